@@ -1,0 +1,78 @@
+# Cohort: everything a fresh clone needs, from a Python 3.11 and a Node 20 on PATH.
+#   make demo   - install, start a local chain with Uniswap, deploy Cohort, run the scenario
+#   make test   - install, lint (ruff, mypy, Slither) and run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+SOLC_FRONT := $(CURDIR)/scripts/solc/solc-v0.8.28
+
+export APE_DATA_FOLDER := $(CURDIR)/.ape
+export SOLCX_BINARY_PATH := $(CURDIR)/scripts/solc
+export PATH := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin:$(BIN):$(PATH)
+# With PYTHONDONTWRITEBYTECODE set, pytest re-rewrites Ape's and Hypothesis' modules every run.
+unexport PYTHONDONTWRITEBYTECODE
+
+PY_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard cohort/__init__.py keeper/__init__.py api/__init__.py scripts/__init__.py tests/__init__.py))
+SOURCES := $(shell find contracts -name '*.sol' -not -path '*/.cache/*' 2>/dev/null)
+PYTEST_ARGS ?=
+
+.PHONY: help setup compile test pytest lint devnet devnet-down demo bench api keeper clean
+
+help:
+	@echo "make demo    run the Cohort scenario on a local chain (EXIT=1 to run it and exit)"
+	@echo "make test    lint and run the test suite (installs everything it needs)"
+	@echo "make setup   venv + npm packages + compile (idempotent)"
+	@echo "make devnet  start (or attach to) anvil on :8545 with Uniswap and Cohort; devnet-down stops it"
+	@echo "make lint    ruff, mypy and Slither"
+	@echo "make bench   every benchmark; writes bench/results.json and BENCHMARKS.md"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools 2>&1 | grep -v 'is ignored' || true
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]' 2>&1 | grep -v 'is ignored' || true
+	@$(BIN)/python -c 'import ape, web3, fastapi, sqlalchemy, hypothesis'  # fail loudly if the install did
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.build/__local__.json: $(SOURCES) ape-config.yaml node_modules/.installed $(VENV)/.installed
+	$(BIN)/ape compile
+	@touch $@
+
+setup: $(VENV)/.installed node_modules/.installed .build/__local__.json
+
+compile: setup
+
+lint: setup
+	$(BIN)/ruff check $(PY_PACKAGES)
+	$(BIN)/mypy $(addprefix -p ,$(filter-out tests,$(PY_PACKAGES)))
+	$(BIN)/slither contracts --solc-standard-json --solc $(SOLC_FRONT) \
+		--solc-remaps "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/ @uniswap/v3-core/=node_modules/@uniswap/v3-core-0.8/" \
+		--filter-paths "node_modules|contracts/test" --exclude-informational --exclude-low \
+		--exclude-optimization --fail-medium
+
+pytest: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint pytest
+
+devnet: setup
+	$(BIN)/python -m scripts.devnet up
+
+devnet-down:
+	@test -x $(BIN)/python && $(BIN)/python -m scripts.devnet down || echo "no venv: nothing to stop"
+
+demo: setup
+	$(BIN)/python -m scripts.demo $(if $(EXIT),--exit,)
+
+bench: setup
+	$(BIN)/python -m scripts.bench
+
+clean:
+	rm -rf .build .ape/packages contracts/.cache .devnet .pytest_cache .mypy_cache .ruff_cache

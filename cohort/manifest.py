@@ -73,6 +73,7 @@ class CohortInfo(_Model):
     oracle: str | None = None
     factory: str | None = None
     factory_block: int | None = None
+    admin: str | None = None  # the CohortVaultAdmin module
     adapters: dict[str, str] = Field(default_factory=dict)  # "uniswap-v3" -> adapter
     vaults: dict[str, VaultInfo] = Field(default_factory=dict)  # label -> vault
 

@@ -1,0 +1,224 @@
+"""Trade signals: the EIP-712 `TradeSignal`, signing, verification and JSON.
+
+The struct has one definition: `contracts/libraries/SignalLib.sol`. This module derives the
+EIP-712 type (field names and types, in order) from the compiled ABI of
+`CohortVault.executeSignal`, so Python and Solidity cannot drift apart; a test checks that the
+type hash and digests computed here equal the contract's.
+
+JSON form (integers that may exceed 2**53 are strings)::
+
+    {"vault": "0x..", "chainId": 31337, "digest": "0x..", "signature": "0x..",
+     "signal": {"tokenIn": "0x..", "tokenOut": "0x..", "sizeMode": 0, "sizeBps": 5000,
+                "limitPrice": "2900000000000000000000", "maxSlippageBps": 100,
+                "adapter": "0x..", "path": "0x..", "nonce": "7", "deadline": 1767225600}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
+
+from cohort.artifacts import project_artifact
+from cohort.errors import SignalError
+
+SIZE_OF_HOLDINGS = 0
+SIZE_OF_NAV = 1
+WAD = 10**18
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+@cache
+def signal_fields() -> tuple[tuple[str, str], ...]:
+    """(name, type) of every TradeSignal field, in order, from the compiled ABI."""
+    for item in project_artifact("CohortVault").abi:
+        if item.get("type") == "function" and item.get("name") == "executeSignal":
+            return tuple((c["name"], c["type"]) for c in item["inputs"][0]["components"])
+    raise SignalError("executeSignal is not in CohortVault's ABI: run `make setup`")
+
+
+def type_string() -> str:
+    """The EIP-712 type string, e.g. `TradeSignal(address tokenIn,...,uint256 deadline)`."""
+    return "TradeSignal(" + ",".join(f"{t} {n}" for n, t in signal_fields()) + ")"
+
+
+def typehash() -> bytes:
+    return keccak(text=type_string())
+
+
+@dataclass(frozen=True)
+class Domain:
+    """EIP-712 domain of one vault (ERC-5267 `eip712Domain()` returns it)."""
+
+    name: str
+    version: str
+    chain_id: int
+    verifying_contract: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "chainId": self.chain_id,
+                "verifyingContract": self.verifying_contract}
+
+
+@dataclass(frozen=True)
+class TradeSignal:
+    token_in: str
+    token_out: str
+    size_mode: int
+    size_bps: int
+    limit_price: int  # whole tokenOut per whole tokenIn, 18 decimals
+    max_slippage_bps: int
+    adapter: str
+    path: bytes
+    nonce: int
+    deadline: int
+
+    def __post_init__(self) -> None:
+        if self.size_mode not in (SIZE_OF_HOLDINGS, SIZE_OF_NAV):
+            raise SignalError(f"sizeMode must be 0 (holdings) or 1 (NAV), got {self.size_mode}")
+        for name, value, hi in (("sizeBps", self.size_bps, 2**16), ("maxSlippageBps", self.max_slippage_bps, 2**16),
+                                ("limitPrice", self.limit_price, 2**256), ("nonce", self.nonce, 2**256),
+                                ("deadline", self.deadline, 2**256)):
+            if not 0 <= value < hi:
+                raise SignalError(f"{name} out of range: {value}")
+
+    def message(self) -> dict[str, Any]:
+        """Values keyed by the Solidity field names (camelCase)."""
+        values = (to_checksum_address(self.token_in), to_checksum_address(self.token_out), self.size_mode,
+                  self.size_bps, self.limit_price, self.max_slippage_bps, to_checksum_address(self.adapter),
+                  bytes(self.path), self.nonce, self.deadline)
+        return {name: v for (name, _t), v in zip(signal_fields(), values, strict=True)}
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ABI tuple for `executeSignal`."""
+        return tuple(self.message().values())
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, typ in signal_fields():
+            value = self.message()[name]
+            if typ == "bytes":
+                out[name] = "0x" + value.hex()
+            elif typ == "uint256" and name != "deadline":
+                out[name] = str(value)
+            else:
+                out[name] = value
+        return out
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> TradeSignal:
+        try:
+            path = data["path"]
+            return cls(
+                token_in=to_checksum_address(data["tokenIn"]),
+                token_out=to_checksum_address(data["tokenOut"]),
+                size_mode=int(data["sizeMode"]),
+                size_bps=int(data["sizeBps"]),
+                limit_price=int(data["limitPrice"]),
+                max_slippage_bps=int(data["maxSlippageBps"]),
+                adapter=to_checksum_address(data["adapter"]),
+                path=bytes(HexBytes(path)),
+                nonce=int(data["nonce"]),
+                deadline=int(data["deadline"]),
+            )
+        except KeyError as exc:
+            raise SignalError(f"signal is missing field {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            raise SignalError(f"signal field is malformed: {exc}") from None
+
+
+def typed_data(signal: TradeSignal, domain: Domain) -> dict[str, Any]:
+    return {
+        "types": {
+            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                             {"name": "chainId", "type": "uint256"},
+                             {"name": "verifyingContract", "type": "address"}],
+            "TradeSignal": [{"name": n, "type": t} for n, t in signal_fields()],
+        },
+        "primaryType": "TradeSignal",
+        "domain": domain.as_dict(),
+        "message": signal.message(),
+    }
+
+
+def digest(signal: TradeSignal, domain: Domain) -> bytes:
+    """The EIP-712 digest the manager signs (equal to the vault's `signalDigest`)."""
+    encoded = encode_typed_data(full_message=typed_data(signal, domain))
+    return keccak(b"\x19" + encoded.version + encoded.header + encoded.body)
+
+
+@dataclass(frozen=True)
+class SignedSignal:
+    vault: str
+    chain_id: int
+    signal: TradeSignal
+    signature: bytes
+    digest: bytes
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"vault": to_checksum_address(self.vault), "chainId": self.chain_id,
+                "digest": "0x" + self.digest.hex(), "signature": "0x" + self.signature.hex(),
+                "signal": self.signal.to_json_dict()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_json_dict(), indent=2)
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> SignedSignal:
+        if not isinstance(data, dict):
+            raise SignalError("a signed signal is a JSON object")
+        try:
+            signal = TradeSignal.from_json_dict(data["signal"])
+            vault = to_checksum_address(data["vault"])
+            chain_id = int(data["chainId"])
+            signature = bytes(HexBytes(data["signature"]))
+        except KeyError as exc:
+            raise SignalError(f"signed signal is missing {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            raise SignalError(f"signed signal is malformed: {exc}") from None
+        claimed = data.get("digest")
+        domain_free = cls(vault, chain_id, signal, signature, b"")
+        return domain_free if claimed is None else cls(vault, chain_id, signal, signature, bytes(HexBytes(claimed)))
+
+
+def sign(signal: TradeSignal, domain: Domain, account: LocalAccount) -> SignedSignal:
+    d = digest(signal, domain)
+    signed = account.unsafe_sign_hash(d)
+    return SignedSignal(domain.verifying_contract, domain.chain_id, signal, bytes(signed.signature), d)
+
+
+def recover(signed: SignedSignal, domain: Domain) -> str:
+    """The address that produced the signature (rejects malleable, high-s signatures)."""
+    sig = signed.signature
+    if len(sig) != 65:
+        raise SignalError(f"signature must be 65 bytes, got {len(sig)}")
+    s = int.from_bytes(sig[32:64], "big")
+    if s > SECP256K1_N // 2:
+        raise SignalError("malleable signature (high s) is refused")
+    return str(Account._recover_hash(digest(signed.signal, domain), signature=sig))
+
+
+def verify(signed: SignedSignal, domain: Domain, manager: str) -> bytes:
+    """Check the signature offline against `manager` (an EOA) and the claimed digest.
+
+    Returns the digest. A contract manager (ERC-1271) can only be checked on-chain.
+    """
+    d = digest(signed.signal, domain)
+    if signed.digest and signed.digest != d:
+        raise SignalError("the digest does not match the signal and the vault's domain")
+    if recover(signed, domain).lower() != manager.lower():
+        raise SignalError("the signature is not the vault manager's")
+    return d
+
+
+def limit_price_wad(price: str | float | Decimal) -> int:
+    """A human limit price (whole tokenOut per whole tokenIn) as the signal's 18-decimal integer."""
+    return int(Decimal(str(price)) * WAD)

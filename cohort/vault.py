@@ -1,0 +1,187 @@
+"""Typed access to a Cohort vault: reads, deposits, redemptions, claims, signals and fees.
+
+A vault's ABI is CohortVault's plus the CohortVaultAdmin module's (served through the vault's
+fallback), merged here once. Amounts are integers in token wei; share prices are 1e18-scaled
+(1e18 = one asset per share).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from cohort.artifacts import project_artifact
+from cohort.deploy import at
+from cohort.signals import Domain, SignedSignal
+from cohort.tx import call, transact
+
+MAX_UINT256 = 2**256 - 1
+WAD = 10**18
+
+
+@cache
+def vault_abi() -> list[dict[str, Any]]:
+    """CohortVault's ABI merged with the admin module's (deduplicated by signature)."""
+    merged: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for name in ("CohortVault", "CohortVaultAdmin"):
+        for item in project_artifact(name).abi:
+            if item.get("type") in ("constructor", "fallback", "receive"):
+                if name != "CohortVault":
+                    continue
+            key = (item.get("type", ""), item.get("name", ""),
+                   ",".join(i["type"] for i in item.get("inputs", [])))
+            if key not in seen:
+                seen.add(key)
+                merged.append(item)
+    return merged
+
+
+@dataclass(frozen=True)
+class FeeState:
+    recipient: str
+    management_fee_bps: int
+    performance_fee_bps: int
+    last_accrual: int
+
+
+@dataclass(frozen=True)
+class RedeemRequest:
+    epoch: int
+    requested: int
+    pending: int
+    claimable_shares: int
+    claimable_assets: int
+
+
+@dataclass(frozen=True)
+class RedemptionStatus:
+    due: bool
+    epoch: int
+    assets_needed: int
+    base_available: int
+    matures_at: int
+
+
+class Vault:
+    """One Cohort vault on one chain."""
+
+    def __init__(self, w3: Web3, address: str) -> None:
+        self.w3 = w3
+        self.address = Web3.to_checksum_address(address)
+        self.contract: Contract = w3.eth.contract(address=self.address, abi=vault_abi())
+        self.fn = self.contract.functions
+
+    def __repr__(self) -> str:
+        return f"Vault({self.address})"
+
+    # ------------------------------------------------------------------ static facts
+    @property
+    def asset(self) -> Contract:
+        return at(self.w3, "TestToken", call(self.fn.asset()))
+
+    def domain(self) -> Domain:
+        """The EIP-712 domain, read through ERC-5267 `eip712Domain()`."""
+        _fields, name, version, chain_id, verifying, _salt, _ext = call(self.fn.eip712Domain())
+        return Domain(name=name, version=version, chain_id=chain_id, verifying_contract=verifying)
+
+    # ------------------------------------------------------------------ reads
+    def nav(self, block: Any = "latest") -> int:
+        return int(call(self.fn.totalAssets(), block=block))
+
+    def valuation(self) -> tuple[int, bool]:
+        nav, healthy = call(self.fn.valuation())
+        return int(nav), bool(healthy)
+
+    def total_supply(self, block: Any = "latest") -> int:
+        return int(call(self.fn.totalSupply(), block=block))
+
+    def balance_of(self, account: str, block: Any = "latest") -> int:
+        return int(call(self.fn.balanceOf(account), block=block))
+
+    def price_per_share(self) -> int:
+        return int(call(self.fn.pricePerShare()))
+
+    def holdings(self, token: str) -> int:
+        return int(call(self.fn.holdings(token)))
+
+    def listed_assets(self) -> list[str]:
+        return list(call(self.fn.listedAssets()))
+
+    def fee_state(self) -> FeeState:
+        return FeeState(*call(self.fn.feeState()))
+
+    def high_water_mark(self) -> int:
+        return int(call(self.fn.marks())[0])
+
+    def manager(self) -> str:
+        return str(call(self.fn.manager()))
+
+    def preview_deposit(self, assets: int) -> int:
+        return int(call(self.fn.previewDeposit(assets)))
+
+    def preview_mint(self, shares: int) -> int:
+        return int(call(self.fn.previewMint(shares)))
+
+    def max_deposit(self, receiver: str) -> int:
+        return int(call(self.fn.maxDeposit(receiver)))
+
+    def pending_fee_shares(self) -> tuple[int, int]:
+        m, p = call(self.fn.pendingFeeShares())
+        return int(m), int(p)
+
+    def redeem_request_of(self, controller: str) -> RedeemRequest:
+        return RedeemRequest(*(int(x) for x in call(self.fn.redeemRequestOf(controller))))
+
+    def redemption_status(self) -> RedemptionStatus:
+        due, epoch, needed, base, matures = call(self.fn.redemptionStatus())
+        return RedemptionStatus(bool(due), int(epoch), int(needed), int(base), int(matures))
+
+    def nonce_used(self, nonce: int) -> bool:
+        return bool(call(self.fn.nonceUsed(nonce)))
+
+    def reserved_assets(self) -> int:
+        return int(call(self.fn.reservedAssets()))
+
+    # ------------------------------------------------------------------ investors
+    def deposit(self, assets: int, sender: str, receiver: str | None = None,
+                approve: bool = True) -> TxReceipt:
+        token = self.asset
+        if approve and call(token.functions.allowance(sender, self.address)) < assets:
+            transact(token.functions.approve(self.address, MAX_UINT256), sender)
+        return transact(self.fn.deposit(assets, receiver or sender), sender)
+
+    def request_redeem(self, shares: int, sender: str, controller: str | None = None,
+                       owner: str | None = None) -> TxReceipt:
+        return transact(self.fn.requestRedeem(shares, controller or sender, owner or sender), sender)
+
+    def cancel_redeem(self, sender: str, controller: str | None = None) -> TxReceipt:
+        return transact(self.fn.cancelRedeemRequest(controller or sender), sender)
+
+    def claim(self, sender: str, controller: str | None = None, receiver: str | None = None,
+              shares: int | None = None) -> TxReceipt:
+        """Claims `shares` of settled redemptions (all that is claimable by default)."""
+        controller = controller or sender
+        amount = shares if shares is not None else int(call(self.fn.maxRedeem(controller)))
+        return transact(self.fn.redeem(amount, receiver or controller, controller), sender)
+
+    # ------------------------------------------------------------------ keepers
+    def accrue_fees(self, sender: str) -> TxReceipt:
+        return transact(self.fn.accrueFees(), sender)
+
+    def settle_redemptions(self, sender: str) -> TxReceipt:
+        return transact(self.fn.settleRedemptions(), sender)
+
+    def unwind_for_redemptions(self, sender: str) -> TxReceipt:
+        return transact(self.fn.unwindForRedemptions(), sender)
+
+    def execute_signal(self, signed: SignedSignal, sender: str) -> TxReceipt:
+        return transact(self.fn.executeSignal(signed.signal.as_tuple(), signed.signature), sender)
+
+    def signal_digest(self, signed: SignedSignal) -> bytes:
+        return bytes(call(self.fn.signalDigest(signed.signal.as_tuple())))

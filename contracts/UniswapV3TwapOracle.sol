@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {TickMath} from "@uniswap/v3-core/contracts/libraries/TickMath.sol";
+
+import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+
+/// @dev The slice of a Uniswap V3 pool this oracle reads.
+interface IUniswapV3PoolOracle {
+    function token0() external view returns (address);
+    function token1() external view returns (address);
+    function slot0() external view returns (uint160, int24, uint16, uint16, uint16, uint8, bool);
+    function observe(uint32[] calldata secondsAgos) external view returns (int56[] memory, uint160[] memory);
+}
+
+/// @title UniswapV3TwapOracle
+/// @notice Time-weighted prices from Uniswap V3 pools. Every token is priced in one numeraire
+/// (USDC on the devnet) through a chain of at most MAX_HOPS pools (WBTC -> WETH -> USDC, say).
+/// Prices are ticks (log base 1.0001), so a chain is a sum of ticks and a quote between any two
+/// priced tokens is one TickMath conversion of the difference of their ticks.
+contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
+    using Math for uint256;
+
+    /// @notice Thrown when a feed's pool does not hold `token`, or would create a loop or too long a chain.
+    error OracleInvalidFeed(address token, address pool);
+
+    event FeedSet(address indexed token, address indexed pool, address indexed quoteToken);
+    event FeedRemoved(address indexed token);
+
+    uint256 public constant MAX_HOPS = 3;
+
+    /// @notice The token every price is expressed in first.
+    address public immutable numeraire;
+
+    /// @dev One slot: read once per hop. The next hop is only read for multi-hop feeds.
+    struct Feed {
+        address pool;
+        bool tokenIsToken0; // the pool's tick prices token1 in token0; sign of this hop's tick
+        bool quotedInNumeraire; // the pool's other token is the numeraire: the last hop
+    }
+
+    mapping(address token => Feed) private _feeds;
+    mapping(address token => address) private _quoteTokens; // the pool's other token: the next step
+
+    constructor(address owner_, address numeraire_) Ownable(owner_) {
+        numeraire = numeraire_;
+    }
+
+    // ------------------------------------------------------------------ configuration
+
+    /// @notice Prices `token` through `pool`, whose other token must be the numeraire or priced.
+    function setFeed(address token, address pool) external onlyOwner {
+        if (token == numeraire || pool == address(0)) revert OracleInvalidFeed(token, pool);
+        address t0 = IUniswapV3PoolOracle(pool).token0();
+        address t1 = IUniswapV3PoolOracle(pool).token1();
+        if (token != t0 && token != t1) revert OracleInvalidFeed(token, pool);
+        address quoteToken = token == t0 ? t1 : t0;
+        // The chain from the quote token must reach the numeraire, without `token`, within MAX_HOPS.
+        address step = quoteToken;
+        for (uint256 hops = 1; step != numeraire; ++hops) {
+            if (hops >= MAX_HOPS || step == token || _feeds[step].pool == address(0)) {
+                revert OracleInvalidFeed(token, pool);
+            }
+            step = _quoteTokens[step];
+        }
+        _feeds[token] = Feed(pool, token == t0, quoteToken == numeraire);
+        _quoteTokens[token] = quoteToken;
+        emit FeedSet(token, pool, quoteToken);
+    }
+
+    function removeFeed(address token) external onlyOwner {
+        delete _feeds[token];
+        delete _quoteTokens[token];
+        emit FeedRemoved(token);
+    }
+
+    function feedOf(address token) external view returns (address pool, address quoteToken) {
+        return (_feeds[token].pool, _quoteTokens[token]);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function hasFeed(address token) external view returns (bool) {
+        return token == numeraire || _feeds[token].pool != address(0);
+    }
+
+    // ------------------------------------------------------------------ prices
+
+    /// @inheritdoc IPriceOracle
+    function quote(address tokenIn, uint256 amountIn, address tokenOut, uint32 window)
+        external
+        view
+        returns (uint256 amountOut, uint256 deviationTicks)
+    {
+        if (tokenIn == tokenOut) return (amountIn, 0);
+        (int256 twapIn, int256 spotIn) = _ticks(tokenIn, window);
+        (int256 twapOut, int256 spotOut) = _ticks(tokenOut, window);
+        int256 twap = twapIn - twapOut; // tokenIn priced in tokenOut
+        int256 deviation = (spotIn - spotOut) - twap;
+        deviationTicks = uint256(deviation < 0 ? -deviation : deviation);
+        amountOut = quoteAtTick(twap, amountIn);
+    }
+
+    /// @inheritdoc IPriceOracle
+    function quoteMany(QuoteRequest[] calldata requests, uint32 window)
+        external
+        view
+        returns (uint256[] memory amountsOut, uint256[] memory deviationTicks)
+    {
+        uint256 n = requests.length;
+        amountsOut = new uint256[](n);
+        deviationTicks = new uint256[](n);
+        // ticks of each distinct token, read once: [token, twap, spot] per entry
+        address[] memory seen = new address[](2 * n);
+        int256[2][] memory ticks = new int256[2][](2 * n);
+        uint256 known;
+        for (uint256 i; i < n; ++i) {
+            QuoteRequest calldata r = requests[i];
+            if (r.tokenIn == r.tokenOut) {
+                amountsOut[i] = r.amountIn;
+                continue;
+            }
+            int256[2] memory tin;
+            int256[2] memory tout;
+            (tin, known) = _cachedTicks(r.tokenIn, window, seen, ticks, known);
+            (tout, known) = _cachedTicks(r.tokenOut, window, seen, ticks, known);
+            int256 twap = tin[0] - tout[0];
+            int256 deviation = (tin[1] - tout[1]) - twap;
+            deviationTicks[i] = uint256(deviation < 0 ? -deviation : deviation);
+            amountsOut[i] = quoteAtTick(twap, r.amountIn);
+        }
+    }
+
+    function _cachedTicks(address token, uint32 window, address[] memory seen, int256[2][] memory ticks, uint256 known)
+        private
+        view
+        returns (int256[2] memory t, uint256)
+    {
+        for (uint256 j; j < known; ++j) {
+            if (seen[j] == token) return (ticks[j], known);
+        }
+        (t[0], t[1]) = _ticks(token, window);
+        seen[known] = token;
+        ticks[known] = t;
+        return (t, known + 1);
+    }
+
+    /// @notice The time-weighted and spot ticks of `token` priced in the numeraire.
+    function ticksOf(address token, uint32 window) external view returns (int256 twapTick, int256 spotTick) {
+        return _ticks(token, window);
+    }
+
+    /// @notice `amountIn * 1.0001^tick`, rounded down (the tick prices the input in the output).
+    function quoteAtTick(int256 tick, uint256 amountIn) public pure returns (uint256) {
+        if (tick < TickMath.MIN_TICK || tick > TickMath.MAX_TICK) revert OracleTickOutOfRange(tick);
+        uint256 sqrtRatioX96 = TickMath.getSqrtRatioAtTick(int24(tick));
+        // sqrtRatio^2 / 2^192 is the ratio; square in 256 bits when it fits, else pre-shift by 2^64.
+        if (sqrtRatioX96 <= type(uint128).max) {
+            return (sqrtRatioX96 * sqrtRatioX96).mulDiv(amountIn, 1 << 192);
+        }
+        return sqrtRatioX96.mulDiv(sqrtRatioX96, 1 << 64).mulDiv(amountIn, 1 << 128);
+    }
+
+    function _ticks(address token, uint32 window) private view returns (int256 twap, int256 spot) {
+        while (token != numeraire) {
+            Feed memory f = _feeds[token];
+            if (f.pool == address(0)) revert OracleNoFeed(token);
+            (int256 t, int256 s) = _poolTicks(f.pool, window);
+            // The pool's tick prices token1 in token0; a token0 asset is priced by +tick.
+            if (f.tokenIsToken0) {
+                twap += t;
+                spot += s;
+            } else {
+                twap -= t;
+                spot -= s;
+            }
+            if (f.quotedInNumeraire) break;
+            token = _quoteTokens[token];
+        }
+    }
+
+    function _poolTicks(address pool, uint32 window) private view returns (int256 twap, int256 spot) {
+        uint32[] memory secondsAgos = new uint32[](2);
+        secondsAgos[0] = window;
+        try IUniswapV3PoolOracle(pool).observe(secondsAgos) returns (int56[] memory cumulatives, uint160[] memory) {
+            int56 delta = cumulatives[1] - cumulatives[0];
+            int56 span = int56(uint56(window));
+            twap = delta / span;
+            if (delta < 0 && delta % span != 0) --twap; // round towards negative infinity
+        } catch {
+            revert OracleObservationUnavailable(pool, window);
+        }
+        (, int24 tick,,,,,) = IUniswapV3PoolOracle(pool).slot0();
+        spot = tick;
+    }
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AssetListing, EpochState, RiskLimits, VaultParams} from "./ICohortVault.sol";
+import {VaultStorage} from "../libraries/VaultStorage.sol";
+
+/// @title ICohortVaultAdmin
+/// @notice Governance and read-outs of a Cohort vault. These functions are served by the
+/// CohortVaultAdmin module through the vault's fallback (DELEGATECALL, like Yearn's
+/// TokenizedStrategy): call them on the vault's address. Risk-raising changes wait behind the
+/// vault's timelock: the first call records the change (ChangeSubmitted), the same call once
+/// the timelock has passed applies it.
+interface ICohortVaultAdmin {
+    error CohortNotOwner(address caller);
+    error CohortNotPendingOwner(address caller);
+    error CohortAlreadyInitialized();
+    error CohortNotDelegated();
+
+    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+
+    /// @notice Sets every parameter; called once, by the vault's constructor.
+    function initialize(VaultParams calldata params) external;
+
+    // ---------------------------------------------------------------- ownership (two steps)
+    function owner() external view returns (address);
+    function pendingOwner() external view returns (address);
+    function transferOwnership(address newOwner) external;
+    function acceptOwnership() external;
+
+    // ---------------------------------------------------------------- governance
+    /// @notice Replaces the manager (owner; always behind the timelock).
+    function setManager(address manager) external;
+    function setGuardian(address guardian) external;
+    function setKeeper(address keeper, bool allowed) external;
+    /// @notice Allows (behind the timelock) or disallows (at once) a swap adapter.
+    function setAdapter(address adapter, bool allowed) external;
+    /// @notice Lists an asset or changes its exit route (behind the timelock).
+    function listAsset(AssetListing calldata listing) external;
+    /// @notice Removes an asset the vault no longer holds (at once).
+    function delistAsset(address asset) external;
+    /// @notice Sets the risk limits; loosening any of them waits behind the timelock.
+    function setRiskLimits(RiskLimits calldata limits) external;
+    function setDepositLimits(uint128 depositCap, uint128 minDeposit) external;
+    /// @notice Sets the notice period and gate; a longer notice or a tighter gate waits.
+    function setRedemptionParams(uint32 noticePeriod, uint16 gateBps) external;
+    /// @notice Sets the timelock; shortening it waits behind the current one.
+    function setTimelock(uint32 timelock) external;
+    /// @notice Pauses or resumes deposits and trading: the guardian may pause, the owner both.
+    /// Requests, cancellations, settlements and claims are never paused.
+    function setPaused(bool paused) external;
+    /// @notice Cancels a submitted change (owner or guardian).
+    function revokePendingChange(bytes32 id) external;
+    /// @notice Marks the bits of `mask` in nonce word `wordPos` as used (manager only): cancels
+    /// signed signals that have not been executed.
+    function invalidateNonces(uint256 wordPos, uint256 mask) external;
+
+    // ---------------------------------------------------------------- risk operations
+    /// @notice Sells every held asset in proportion (keepers only) to raise the base asset the
+    /// next settlement needs, at oracle-bounded prices, so those who stay keep the same mix.
+    function unwindForRedemptions() external;
+
+    /// @notice What a keeper needs to know: whether a settlement is due, for which epoch, the
+    /// assets it would pay (within the gate), and the free base asset held.
+    function redemptionStatus()
+        external
+        view
+        returns (bool due, uint256 epoch, uint256 assetsNeeded, uint256 baseAvailable, uint256 maturesAt);
+
+    /// @notice Enters risk-off if the drawdown breaker condition holds (anyone may call).
+    function tripBreaker() external;
+
+    /// @notice While risk-off, sells `bps` of the vault's holdings of `asset` for the base asset
+    /// through its exit route at an oracle-bounded price (anyone may call).
+    function derisk(address asset, uint16 bps) external returns (uint256 amountOut);
+
+    /// @notice Leaves risk-off; the breaker's reference becomes today's price per share (owner).
+    function resetRiskOff() external;
+
+    /// @notice Loss budget used now (after its refill) and its capacity, in the base asset.
+    function lossBudget() external view returns (uint256 used, uint256 capacity);
+
+    // ---------------------------------------------------------------- reads
+    function manager() external view returns (address);
+    function guardian() external view returns (address);
+    function isKeeper(address account) external view returns (bool);
+    function isAdapter(address adapter) external view returns (bool);
+    function feeState() external view returns (VaultStorage.FeeState memory);
+    function marks() external view returns (VaultStorage.Marks memory);
+    function riskState() external view returns (VaultStorage.RiskState memory);
+    function depositLimits() external view returns (VaultStorage.Limits memory);
+    function queueState() external view returns (VaultStorage.Queue memory);
+    function gateState() external view returns (VaultStorage.Gate memory);
+    function holdings(address token) external view returns (uint256);
+    function listedAssets() external view returns (address[] memory);
+    function exitRoute(address asset) external view returns (address adapter, bytes memory path);
+    /// @notice Base asset set aside for settled, unclaimed redemptions (not part of NAV).
+    function reservedAssets() external view returns (uint256);
+    function epochState(uint256 epoch) external view returns (EpochState memory);
+    /// @notice `controller`'s request: its epoch, shares requested, still pending, and claimable.
+    function redeemRequestOf(address controller)
+        external
+        view
+        returns (uint256 epoch, uint256 requested, uint256 pending, uint256 claimableShares, uint256 claimableAssets);
+    /// @notice True when `nonce` has been used or invalidated.
+    function nonceUsed(uint256 nonce) external view returns (bool);
+    function pendingChange(bytes32 id) external view returns (uint256 validAt);
+}

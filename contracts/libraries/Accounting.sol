@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {ICohortVault, RiskLimits} from "../interfaces/ICohortVault.sol";
+import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {FeeMath} from "./FeeMath.sol";
+import {VaultStorage} from "./VaultStorage.sol";
+
+/// @title Accounting
+/// @notice NAV, price per share, share/asset conversions and fee computation of a vault: the
+/// rules CohortVault and its admin module share.
+library Accounting {
+    using Math for uint256;
+
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant WAD = 1e18;
+    /// @dev Shares have DECIMALS_OFFSET more decimals than the asset (OpenZeppelin's virtual offset).
+    uint8 internal constant DECIMALS_OFFSET = 6;
+    /// @dev Price per share is scaled so that 1e18 means one asset unit per share unit.
+    uint256 internal constant PPS_SCALE = 10 ** (18 + uint256(DECIMALS_OFFSET));
+    // valuation modes
+    uint8 internal constant VIEW = 0; // never reverts; reports health instead
+    uint8 internal constant TRADE = 1; // reverts if an oracle cannot answer
+    uint8 internal constant STRICT = 2; // also reverts if spot deviates from TWAP beyond the bound
+
+    /// @dev NAV, plus (for trades) what the vault holds of `tokenIn`, its value in the base
+    /// asset and in `tokenOut`, all from one oracle call that reads each pool once.
+    struct Valuation {
+        uint256 nav;
+        bool healthy;
+        uint256 heldIn;
+        uint256 heldInValue;
+        uint256 heldInQuote;
+    }
+
+    /// @notice NAV = base holdings + every listed asset's holdings at its TWAP price.
+    function nav(VaultStorage.Layout storage $, IPriceOracle oracle, address base, uint8 mode)
+        internal
+        view
+        returns (uint256, bool)
+    {
+        Valuation memory v = valuation($, oracle, base, mode, address(0), address(0));
+        return (v.nav, v.healthy);
+    }
+
+    function valuation(
+        VaultStorage.Layout storage $,
+        IPriceOracle oracle,
+        address base,
+        uint8 mode,
+        address tokenIn,
+        address tokenOut
+    ) internal view returns (Valuation memory v) {
+        v.nav = $.assets[base].holdings;
+        v.healthy = true;
+        uint256 n = $.assetList.length;
+        IPriceOracle.QuoteRequest[] memory requests = new IPriceOracle.QuoteRequest[](n + 1);
+        uint256 k;
+        for (uint256 i; i < n; ++i) {
+            address a = $.assetList[i];
+            uint256 held = $.assets[a].holdings;
+            if (held != 0) requests[k++] = IPriceOracle.QuoteRequest(a, held, base);
+        }
+        uint256 heldCount = k;
+        if (tokenIn != address(0)) {
+            v.heldIn = $.assets[tokenIn].holdings;
+            if (tokenIn == base) v.heldInValue = v.heldIn;
+            if (tokenOut != base && v.heldIn != 0) requests[k++] = IPriceOracle.QuoteRequest(tokenIn, v.heldIn, tokenOut);
+        }
+        if (k == 0) return v;
+        assembly ("memory-safe") {
+            mstore(requests, k)
+        }
+        RiskLimits memory risk = $.risk.limits;
+        try oracle.quoteMany(requests, risk.twapWindow) returns (uint256[] memory out, uint256[] memory deviation) {
+            for (uint256 j; j < heldCount; ++j) {
+                v.nav += out[j];
+                if (requests[j].tokenIn == tokenIn) v.heldInValue = out[j];
+                if (deviation[j] > risk.maxDeviationTicks) {
+                    if (mode == STRICT) {
+                        revert ICohortVault.CohortPriceDeviation(requests[j].tokenIn, deviation[j], risk.maxDeviationTicks);
+                    }
+                    v.healthy = false;
+                }
+            }
+            v.heldInQuote = k > heldCount ? out[heldCount] : v.heldInValue;
+        } catch (bytes memory reason) {
+            if (mode != VIEW) {
+                assembly ("memory-safe") {
+                    revert(add(reason, 32), mload(reason)) // the oracle's own named error
+                }
+            }
+            // a view still values what it can, one asset at a time
+            v.healthy = false;
+            for (uint256 j; j < heldCount; ++j) {
+                try oracle.quote(requests[j].tokenIn, requests[j].amountIn, base, risk.twapWindow) returns (
+                    uint256 value, uint256
+                ) {
+                    v.nav += value;
+                } catch {}
+            }
+        }
+    }
+
+    /// @notice Price per share, rounded down (1e18 = one asset per share; 1e18 when supply is 0).
+    function pps(uint256 navAmount, uint256 supply) internal pure returns (uint256) {
+        return supply == 0 ? WAD : FeeMath.pricePerShare(navAmount, supply, PPS_SCALE);
+    }
+
+    /// @notice Shares for `assets` at (nav, supply), with the virtual offset.
+    function toShares(uint256 assets, uint256 navAmount, uint256 supply, Math.Rounding rounding)
+        internal
+        pure
+        returns (uint256)
+    {
+        return assets.mulDiv(supply + 10 ** DECIMALS_OFFSET, navAmount + 1, rounding);
+    }
+
+    /// @notice Assets for `shares` at (nav, supply), with the virtual offset.
+    function toAssets(uint256 shares, uint256 navAmount, uint256 supply, Math.Rounding rounding)
+        internal
+        pure
+        returns (uint256)
+    {
+        return shares.mulDiv(navAmount + 1, supply + 10 ** DECIMALS_OFFSET, rounding);
+    }
+
+    /// @notice Fees due now at `nav` with `supply` shares: management shares first (they dilute
+    /// the price per share), then performance shares over the high-water mark, which is then set
+    /// to the price after that mint. A management fee too small to mint leaves the clock where it
+    /// is (`advance` false), so the fee is never lost to rounding; likewise a performance fee that
+    /// rounds to zero leaves the mark where it is.
+    function computeFees(VaultStorage.Layout storage $, uint256 navAmount, uint256 supply)
+        internal
+        view
+        returns (uint256 management, uint256 performance, uint256 hwm, bool advance)
+    {
+        VaultStorage.FeeState memory fee = $.fee;
+        hwm = $.marks.highWaterMark;
+        if (supply == 0) return (0, 0, hwm, true);
+        uint256 elapsed = block.timestamp - fee.lastAccrual;
+        management = FeeMath.managementFeeShares(supply, fee.managementFeeBps, elapsed);
+        advance = management != 0 || fee.managementFeeBps == 0;
+        uint256 diluted = supply + management;
+        uint256 price = FeeMath.pricePerShare(navAmount, diluted, PPS_SCALE);
+        if (price > hwm) {
+            performance =
+                FeeMath.performanceFeeShares(navAmount, diluted, price, hwm, fee.performanceFeeBps, PPS_SCALE);
+            if (performance != 0 || fee.performanceFeeBps == 0) {
+                uint256 afterFee = FeeMath.pricePerShare(navAmount, diluted + performance, PPS_SCALE);
+                if (afterFee > hwm) hwm = afterFee;
+            }
+        }
+    }
+
+    /// @notice The breaker trips when the price per share is below this.
+    function breakerThreshold(VaultStorage.Layout storage $) internal view returns (uint256) {
+        return uint256($.marks.drawdownReference).mulDiv(BPS - $.risk.limits.drawdownBps, BPS);
+    }
+
+    function breached(VaultStorage.Layout storage $, uint256 navAmount, uint256 supply) internal view returns (bool) {
+        return supply != 0 && pps(navAmount, supply) < breakerThreshold($);
+    }
+
+    function enterRiskOff(VaultStorage.Layout storage $, uint256 navAmount, uint256 supply) internal {
+        $.risk.riskOff = true;
+        emit ICohortVault.RiskOffEntered(pps(navAmount, supply), $.marks.drawdownReference);
+    }
+
+    /// @notice Loss budget used now (after its linear refill) and its capacity, in the base asset.
+    function lossBudget(VaultStorage.Layout storage $, uint256 navAmount)
+        internal
+        view
+        returns (uint256 used, uint256 capacity)
+    {
+        RiskLimits memory limits = $.risk.limits;
+        VaultStorage.LossState memory l = $.loss;
+        capacity = navAmount.mulDiv(limits.lossBudgetBps, BPS);
+        uint256 refilled = capacity.mulDiv(block.timestamp - l.updatedAt, limits.lossWindow);
+        used = l.used > refilled ? l.used - refilled : 0;
+    }
+}

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ICohortVault} from "../interfaces/ICohortVault.sol";
+import {VaultStorage} from "./VaultStorage.sol";
+
+/// @title Timelock
+/// @notice Risk-raising changes run twice: the first call records keccak256(msg.data) with the
+/// time it becomes valid, and the very same call after the timelock applies it. Changes that do
+/// not raise risk apply at once. Shared by CohortVault and CohortVaultAdmin (msg.data is the
+/// original call in both, since the vault forwards its calldata unchanged).
+library Timelock {
+    function ready(VaultStorage.Layout storage $, bool riskRaising) internal returns (bool) {
+        uint256 delay = $.queue.timelock;
+        if (!riskRaising || delay == 0) return true;
+        bytes32 id = keccak256(msg.data);
+        uint256 validAt = $.pendingChanges[id];
+        if (validAt == 0) {
+            validAt = block.timestamp + delay;
+            $.pendingChanges[id] = validAt;
+            emit ICohortVault.ChangeSubmitted(id, msg.data, validAt);
+            return false;
+        }
+        if (block.timestamp < validAt) revert ICohortVault.CohortTimelockPending(id, validAt);
+        delete $.pendingChanges[id];
+        return true;
+    }
+}

@@ -1,0 +1,74 @@
+"""Accounts: anvil's well-known dev keys, private keys from the environment, Ape keyfiles."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from cohort.chain import DEV_MNEMONIC
+from cohort.errors import CohortError
+
+Account.enable_unaudited_hdwallet_features()
+
+
+class AccountError(CohortError, ValueError):
+    """An account could not be loaded (unknown alias, wrong passphrase, bad key)."""
+
+
+@cache
+def dev_account(index: int) -> LocalAccount:
+    """Anvil's dev account `index` (the `test ... junk` mnemonic). Devnet only: the key is public."""
+    return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def from_private_key(key: str) -> LocalAccount:
+    try:
+        return Account.from_key(key)
+    except Exception as exc:  # eth_account raises several types for a bad key
+        raise AccountError(f"not a valid private key: {type(exc).__name__}") from None
+
+
+def from_keyfile(path: Path | str, passphrase: str | None = None) -> LocalAccount:
+    """A JSON keystore (the format Ape, geth and MetaMask export)."""
+    path = Path(path)
+    if not path.exists():
+        raise AccountError(f"keyfile {path} does not exist")
+    data = json.loads(path.read_text())
+    if passphrase is None:
+        passphrase = os.environ.get("COHORT_PASSPHRASE") or getpass.getpass(f"passphrase for {path.name}: ")
+    try:
+        return Account.from_key(Account.decrypt(data, passphrase))
+    except ValueError:
+        raise AccountError(f"wrong passphrase for {path}") from None
+
+
+def ape_keyfile(alias: str) -> Path:
+    """Where Ape keeps the keyfile of account `alias` (`ape accounts generate/import`)."""
+    data_folder = Path(os.environ.get("APE_DATA_FOLDER") or Path.home() / ".ape")
+    return data_folder / "accounts" / f"{alias}.json"
+
+
+def load(*, alias: str | None = None, keyfile: str | None = None, key_env: str | None = None,
+         dev_index: int | None = None) -> LocalAccount:
+    """One account from exactly one source: an Ape alias, a keyfile, an env var holding a
+    private key, or a devnet index."""
+    given = [x is not None for x in (alias, keyfile, key_env, dev_index)]
+    if sum(given) != 1:
+        raise AccountError("give exactly one of --account (Ape alias), --keyfile, --key-env, --dev-account")
+    if alias is not None:
+        return from_keyfile(ape_keyfile(alias))
+    if keyfile is not None:
+        return from_keyfile(keyfile)
+    if key_env is not None:
+        value = os.environ.get(key_env)
+        if not value:
+            raise AccountError(f"environment variable {key_env} is not set")
+        return from_private_key(value)
+    assert dev_index is not None
+    return dev_account(dev_index)

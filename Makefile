@@ -42,7 +42,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 .build/__local__.json: $(SOURCES) ape-config.yaml node_modules/.installed $(VENV)/.installed
-	$(BIN)/ape compile
+	$(BIN)/ape compile --force  # make decides when; Ape alone misses changed imports
 	@touch $@
 
 setup: $(VENV)/.installed node_modules/.installed .build/__local__.json

@@ -47,11 +47,13 @@ class Market:
     v2_quote: int
 
 
-TEST_TOKENS = {"USDC": ("USD Coin (Cohort test)", 6), "WBTC": ("Wrapped BTC (Cohort test)", 8)}
+TEST_TOKENS = {"USDC": ("USD Coin (Cohort test)", 6), "WBTC": ("Wrapped BTC (Cohort test)", 8),
+               "LINK": ("Chainlink (Cohort test)", 18)}
 MARKETS = (
     Market("WETH", "USDC", 3000, Fraction(3000), 20_000, 60_000_000, 5_000, 15_000_000),
     Market("WBTC", "USDC", 3000, Fraction(60000), 500, 30_000_000, 100, 6_000_000),
     Market("WBTC", "WETH", 3000, Fraction(20), 500, 10_000, 100, 2_000),
+    Market("LINK", "USDC", 3000, Fraction(15), 1_000_000, 15_000_000, 200_000, 3_000_000),
 )
 
 

@@ -93,7 +93,8 @@ def ensure_protocol(w3: Web3, m: mf.Manifest, path: Path, *,
     _log(progress, "deploying the TWAP oracle, swap adapters, admin module and vault factory")
     oracle = deploy(w3, project_artifact("UniswapV3TwapOracle"), deployer, usdc, sender=deployer)
     transact(oracle.functions.setFeed(m.token("WETH").address, m.v3_pool("WETH", "USDC", 3000).address), deployer)
-    transact(oracle.functions.setFeed(m.token("WBTC").address, m.v3_pool("WBTC", "USDC", 3000).address), deployer)
+    for symbol in ("WBTC", "LINK"):
+        transact(oracle.functions.setFeed(m.token(symbol).address, m.v3_pool(symbol, "USDC", 3000).address), deployer)
     v3_adapter = deploy(w3, project_artifact("UniswapV3Adapter"), m.uniswap_v3.swap_router, sender=deployer)
     v2_adapter = deploy(w3, project_artifact("UniswapV2Adapter"), m.uniswap_v2.router02, sender=deployer)
     admin = deploy(w3, project_artifact("CohortVaultAdmin"), sender=deployer)

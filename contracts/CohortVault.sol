@@ -483,13 +483,18 @@ contract CohortVault is
 
     /// @dev One pro-rata round: pays the whole epoch if the gate and the free base asset allow,
     /// else the same fraction of every request in it. Gas is independent of the number of requests.
+    /// The gate does not apply when the epoch holds every share (otherwise a fractional gate
+    /// would never finish paying a vault that everyone leaves).
     function _settleRound(EpochState memory ep, uint256 nav, uint256 supply)
         private
         returns (uint256 burned, uint256 assets, EpochState memory)
     {
         VaultStorage.Layout storage $ = VaultStorage.layout();
         uint256 value = Accounting.toAssets(ep.escrow, nav, supply, Math.Rounding.Floor);
-        uint256 pay = Math.min(Math.min(value, _gateBudget(nav)), $.assets[asset()].holdings);
+        // the gate protects those who stay: when every share is redeeming, nobody stays
+        bool gated = ep.escrow != supply;
+        uint256 budget = gated ? _gateBudget(nav) : value;
+        uint256 pay = Math.min(Math.min(value, budget), $.assets[asset()].holdings);
         if (pay == value) {
             (burned, assets) = (ep.escrow, value);
             ep.remainingRay = 0;
@@ -504,7 +509,7 @@ contract CohortVault is
         }
         ep.escrow -= uint128(burned);
         ep.assetsPerUnitRay += assets.mulDiv(RAY, ep.units, Math.Rounding.Floor);
-        $.gate.remaining -= uint128(assets);
+        if (gated) $.gate.remaining -= uint128(assets);
         return (burned, assets, ep);
     }
 

@@ -239,12 +239,13 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
         (uint256 nav,) = _nav($, Accounting.VIEW);
         uint256 supply = _supply();
         (uint256 management, uint256 performance,,) = $.computeFees(nav, supply);
-        uint256 value =
-            Accounting.toAssets($.epochs[epoch].escrow, nav, supply + management + performance, Math.Rounding.Floor);
+        supply += management + performance;
+        uint256 escrow = $.epochs[epoch].escrow;
+        uint256 value = Accounting.toAssets(escrow, nav, supply, Math.Rounding.Floor);
         VaultStorage.Gate memory g = $.gate;
-        uint256 budget = block.timestamp >= g.windowStart + vault.epochLength()
-            ? nav.mulDiv($.queue.gateBps, BPS)
-            : g.remaining;
+        uint256 budget = escrow == supply
+            ? value // no gate when every share is redeeming
+            : block.timestamp >= g.windowStart + vault.epochLength() ? nav.mulDiv($.queue.gateBps, BPS) : g.remaining;
         assetsNeeded = Math.min(value, budget);
     }
 
@@ -262,7 +263,8 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
         for (uint256 i; i < n; ++i) {
             address a = $.assetList[i];
             uint256 amountIn = uint256($.assets[a].holdings).mulDiv(fraction, WAD, Math.Rounding.Ceil);
-            if (amountIn != 0) $.sellForBase(a, amountIn, Swaps.REASON_UNWIND);
+            // dust (worth under a millionth of the need) is left alone rather than failing the unwind
+            if (amountIn != 0) $.sellForBase(a, amountIn, Swaps.REASON_UNWIND, needed / 1e6 + 1);
         }
     }
 
@@ -290,8 +292,8 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
         if (asset_ == $.base || !$.assets[asset_].listed) revert ICohortVault.CohortAssetNotListed(asset_);
         if (!$.risk.riskOff) _requireBreach($);
         uint256 amountIn = uint256($.assets[asset_].holdings).mulDiv(bps, BPS);
-        if (amountIn == 0) revert ICohortVault.CohortZeroAmount();
-        amountOut = $.sellForBase(asset_, amountIn, Swaps.REASON_DERISK);
+        if (amountIn != 0) amountOut = $.sellForBase(asset_, amountIn, Swaps.REASON_DERISK, 1);
+        if (amountOut == 0) revert ICohortVault.CohortZeroAmount();
     }
 
     /// @inheritdoc ICohortVaultAdmin

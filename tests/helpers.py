@@ -149,3 +149,25 @@ class Market:
     def settle_twap(self, seconds: int = 3600) -> None:
         """Let time pass so the TWAP catches up with the spot price."""
         self.chain.increase_time(seconds)
+
+
+def events(vault: Vault, receipt: Any, name: str) -> list[dict[str, Any]]:
+    """Decoded `name` events of `vault` in `receipt` (other contracts' logs are skipped)."""
+    from web3.logs import DISCARD
+
+    return [dict(e["args"]) for e in getattr(vault.contract.events, name)().process_receipt(receipt, errors=DISCARD)
+            if e["address"] == vault.address]
+
+
+def log_names(vault: Vault, receipt: Any, *, erc20: bool = False) -> list[str]:
+    """Names of the vault's events in `receipt`, in log order (ERC-20 Transfer/Approval left
+    out unless `erc20`)."""
+    from eth_utils import event_abi_to_log_topic
+
+    topics = {event_abi_to_log_topic(e): e["name"] for e in vault.contract.abi if e.get("type") == "event"}
+    names = [topics.get(bytes(log["topics"][0]), "?") for log in receipt["logs"] if log["address"] == vault.address]
+    return names if erc20 else [n for n in names if n not in ("Transfer", "Approval")]
+
+
+def block_time(w3: Web3, receipt: Any) -> int:
+    return int(w3.eth.get_block(receipt["blockNumber"])["timestamp"])

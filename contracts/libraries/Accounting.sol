@@ -109,21 +109,26 @@ library Accounting {
         return supply == 0 ? WAD : FeeMath.pricePerShare(navAmount, supply, PPS_SCALE);
     }
 
-    /// @notice Shares for `assets` at (nav, supply), with the virtual offset.
+    /// @notice Shares for `assets` at (nav, supply), with the virtual offset. An empty vault
+    /// (supply 0) prices as if it held nothing: the rounding dust a previous generation left goes
+    /// to the next depositor instead of redenominating the share.
     function toShares(uint256 assets, uint256 navAmount, uint256 supply, Math.Rounding rounding)
         internal
         pure
         returns (uint256)
     {
+        if (supply == 0) navAmount = 0;
         return assets.mulDiv(supply + 10 ** DECIMALS_OFFSET, navAmount + 1, rounding);
     }
 
-    /// @notice Assets for `shares` at (nav, supply), with the virtual offset.
+    /// @notice Assets for `shares` at (nav, supply), with the virtual offset (and the same
+    /// empty-vault rule as toShares).
     function toAssets(uint256 shares, uint256 navAmount, uint256 supply, Math.Rounding rounding)
         internal
         pure
         returns (uint256)
     {
+        if (supply == 0) navAmount = 0;
         return shares.mulDiv(navAmount + 1, supply + 10 ** DECIMALS_OFFSET, rounding);
     }
 

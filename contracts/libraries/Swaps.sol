@@ -46,8 +46,9 @@ library Swaps {
     }
 
     /// @notice Sells `amountIn` of `asset` for the base asset on its exit route, accepting no
-    /// less than the oracle's value minus the vault's slippage bound.
-    function sellForBase(VaultStorage.Layout storage $, address asset, uint256 amountIn, uint8 reason)
+    /// less than the oracle's value minus the vault's slippage bound. A sale worth less than
+    /// `minValue` (dust a pool cannot price) is skipped and returns 0.
+    function sellForBase(VaultStorage.Layout storage $, address asset, uint256 amountIn, uint8 reason, uint256 minValue)
         internal
         returns (uint256 amountOut)
     {
@@ -56,6 +57,7 @@ library Swaps {
         RiskLimits memory limits = $.risk.limits;
         address base = $.base;
         (uint256 oracleOut,) = IPriceOracle($.oracle).quote(asset, amountIn, base, limits.twapWindow);
+        if (oracleOut < minValue) return 0;
         uint256 minOut = oracleOut.mulDiv(BPS - limits.maxSlippageBps, BPS, Math.Rounding.Ceil);
         amountOut = swap($, Trade(asset, base, amountIn, minOut, route.adapter, route.path, block.timestamp));
         emit ICohortVault.LiquiditySold(reason, asset, amountIn, amountOut, oracleOut);

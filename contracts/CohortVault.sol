@@ -290,6 +290,7 @@ contract CohortVault is
     /// @notice Sets the fee rates (owner). Fees accrue first; a rise waits behind the timelock.
     function setFees(uint16 managementFeeBps, uint16 performanceFeeBps) external onlyOwner nonReentrant {
         VaultStorage.Layout storage $ = VaultStorage.layout();
+        VaultConfig.checkFees(managementFeeBps, performanceFeeBps);
         bool raising = managementFeeBps > $.fee.managementFeeBps || performanceFeeBps > $.fee.performanceFeeBps;
         if (!Timelock.ready($, raising)) return;
         (uint256 nav,) = _nav(Accounting.TRADE);

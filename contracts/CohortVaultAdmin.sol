@@ -133,6 +133,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
 
     /// @inheritdoc ICohortVaultAdmin
     function setAdapter(address adapter, bool allowed) external onlyDelegated onlyOwner {
+        if (adapter == address(0)) revert ICohortVault.CohortZeroAddress();
         VaultStorage.Layout storage $ = VaultStorage.layout();
         if (Timelock.ready($, allowed)) $.setAdapter(adapter, allowed);
     }
@@ -140,6 +141,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     /// @inheritdoc ICohortVaultAdmin
     function listAsset(AssetListing calldata listing) external onlyDelegated onlyOwner {
         VaultStorage.Layout storage $ = VaultStorage.layout();
+        $.checkListing(listing);
         if (Timelock.ready($, true)) $.listAsset(listing);
     }
 
@@ -166,6 +168,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     /// @inheritdoc ICohortVaultAdmin
     function setRiskLimits(RiskLimits calldata limits) external onlyDelegated onlyOwner {
         VaultStorage.Layout storage $ = VaultStorage.layout();
+        VaultConfig.checkRiskLimits(limits);
         if (Timelock.ready($, $.loosens(limits))) $.setRiskLimits(limits);
     }
 
@@ -177,6 +180,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     /// @inheritdoc ICohortVaultAdmin
     function setRedemptionParams(uint32 noticePeriod, uint16 gateBps) external onlyDelegated onlyOwner {
         VaultStorage.Layout storage $ = VaultStorage.layout();
+        VaultConfig.checkRedemptionParams(noticePeriod, gateBps);
         bool worse = noticePeriod > $.queue.noticePeriod || gateBps < $.queue.gateBps;
         if (Timelock.ready($, worse)) $.setRedemptionParams(noticePeriod, gateBps);
     }
@@ -184,6 +188,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     /// @inheritdoc ICohortVaultAdmin
     function setTimelock(uint32 timelock_) external onlyDelegated onlyOwner {
         VaultStorage.Layout storage $ = VaultStorage.layout();
+        VaultConfig.checkTimelock(timelock_);
         if (Timelock.ready($, timelock_ < $.queue.timelock)) $.setTimelock(timelock_);
     }
 

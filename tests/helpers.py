@@ -33,7 +33,10 @@ def reverts(name: str, *args: Any) -> Iterator[None]:
     except ContractRevert as exc:
         assert exc.name == name, f"expected {name}, got {exc}"
         if args:
-            assert tuple(exc.error_args) == args, f"expected {name}{args}, got {exc}"
+            def norm(values: tuple[Any, ...]) -> tuple[Any, ...]:
+                return tuple(v.lower() if isinstance(v, str) else v for v in values)
+
+            assert norm(tuple(exc.error_args)) == norm(args), f"expected {name}{args}, got {exc}"
         return
     raise AssertionError(f"expected revert {name}, nothing reverted")
 

@@ -19,13 +19,20 @@ library VaultConfig {
     uint256 internal constant MAX_SLIPPAGE_BPS = 1_000;
     uint256 internal constant MAX_DEVIATION_TICKS = 2_000;
 
-    function setFees(VaultStorage.Layout storage $, uint16 managementFeeBps, uint16 performanceFeeBps) internal {
+    // Every setter checks before it writes; timelocked setters call the check first too, so an
+    // invalid change is refused when submitted rather than when applied.
+
+    function checkFees(uint16 managementFeeBps, uint16 performanceFeeBps) internal pure {
         if (managementFeeBps > FeeMath.MAX_MANAGEMENT_FEE_BPS) {
             revert ICohortVault.CohortInvalidParameter("managementFeeBps", managementFeeBps);
         }
         if (performanceFeeBps > FeeMath.MAX_PERFORMANCE_FEE_BPS) {
             revert ICohortVault.CohortInvalidParameter("performanceFeeBps", performanceFeeBps);
         }
+    }
+
+    function setFees(VaultStorage.Layout storage $, uint16 managementFeeBps, uint16 performanceFeeBps) internal {
+        checkFees(managementFeeBps, performanceFeeBps);
         $.fee.managementFeeBps = managementFeeBps;
         $.fee.performanceFeeBps = performanceFeeBps;
         emit ICohortVault.FeesSet(managementFeeBps, performanceFeeBps);
@@ -46,6 +53,12 @@ library VaultConfig {
     }
 
     function setRiskLimits(VaultStorage.Layout storage $, RiskLimits memory l) internal {
+        checkRiskLimits(l);
+        $.risk.limits = l;
+        emit ICohortVault.RiskLimitsSet(l);
+    }
+
+    function checkRiskLimits(RiskLimits memory l) internal pure {
         if (l.twapWindow < 5 minutes || l.twapWindow > 1 days) {
             revert ICohortVault.CohortInvalidParameter("twapWindow", l.twapWindow);
         }
@@ -65,8 +78,6 @@ library VaultConfig {
         if (l.drawdownBps == 0 || l.drawdownBps > BPS) {
             revert ICohortVault.CohortInvalidParameter("drawdownBps", l.drawdownBps);
         }
-        $.risk.limits = l;
-        emit ICohortVault.RiskLimitsSet(l);
     }
 
     function setDepositLimits(VaultStorage.Layout storage $, uint128 depositCap, uint128 minDeposit) internal {
@@ -74,16 +85,24 @@ library VaultConfig {
         emit ICohortVault.DepositLimitsSet(depositCap, minDeposit);
     }
 
-    function setRedemptionParams(VaultStorage.Layout storage $, uint32 noticePeriod, uint16 gateBps) internal {
+    function checkRedemptionParams(uint32 noticePeriod, uint16 gateBps) internal pure {
         if (noticePeriod > MAX_NOTICE) revert ICohortVault.CohortInvalidParameter("noticePeriod", noticePeriod);
         if (gateBps == 0 || gateBps > BPS) revert ICohortVault.CohortInvalidParameter("gateBps", gateBps);
+    }
+
+    function setRedemptionParams(VaultStorage.Layout storage $, uint32 noticePeriod, uint16 gateBps) internal {
+        checkRedemptionParams(noticePeriod, gateBps);
         $.queue.noticePeriod = noticePeriod;
         $.queue.gateBps = gateBps;
         emit ICohortVault.RedemptionParamsSet(noticePeriod, gateBps);
     }
 
-    function setTimelock(VaultStorage.Layout storage $, uint32 timelock) internal {
+    function checkTimelock(uint32 timelock) internal pure {
         if (timelock > MAX_TIMELOCK) revert ICohortVault.CohortInvalidParameter("timelock", timelock);
+    }
+
+    function setTimelock(VaultStorage.Layout storage $, uint32 timelock) internal {
+        checkTimelock(timelock);
         $.queue.timelock = timelock;
         emit ICohortVault.TimelockSet(timelock);
     }
@@ -108,16 +127,20 @@ library VaultConfig {
 
     /// @notice Lists `listing.asset` (or changes its exit route): it needs a price feed, an
     /// allowed adapter and a route that the adapter accepts from the asset to the base asset.
-    function listAsset(VaultStorage.Layout storage $, AssetListing memory listing) internal {
+    function checkListing(VaultStorage.Layout storage $, AssetListing memory listing) internal view {
         address a = listing.asset;
-        address base = $.base;
         if (a == address(0)) revert ICohortVault.CohortZeroAddress();
-        if (a == base) revert ICohortVault.CohortAssetAlreadyListed(a);
+        if (a == $.base) revert ICohortVault.CohortAssetAlreadyListed(a);
         if (!IPriceOracle($.oracle).hasFeed(a)) revert ICohortVault.CohortNoPriceFeed(a);
         if (!$.adapters[listing.exitAdapter]) revert ICohortVault.CohortAdapterNotAllowed(listing.exitAdapter);
-        ISwapAdapter(listing.exitAdapter).validatePath(a, base, listing.exitPath);
+        ISwapAdapter(listing.exitAdapter).validatePath(a, $.base, listing.exitPath);
+        if (!$.assets[a].listed && $.assetList.length >= MAX_ASSETS) revert ICohortVault.CohortTooManyAssets(MAX_ASSETS);
+    }
+
+    function listAsset(VaultStorage.Layout storage $, AssetListing memory listing) internal {
+        checkListing($, listing);
+        address a = listing.asset;
         if (!$.assets[a].listed) {
-            if ($.assetList.length >= MAX_ASSETS) revert ICohortVault.CohortTooManyAssets(MAX_ASSETS);
             $.assetList.push(a);
             $.assets[a] = VaultStorage.AssetState(0, IERC20Metadata(a).decimals(), true);
         }

@@ -97,6 +97,10 @@ def revert_from_exception(exc: Exception) -> ContractRevert | None:
     return None
 
 
+def _hex(value: Any) -> str:
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
 def call(fn: ContractFunction, *, block: Any = "latest", sender: str | None = None) -> Any:
     """`fn.call()`, raising ContractRevert with the decoded error on revert."""
     params: TxParams = {"from": sender} if sender else {}
@@ -118,7 +122,9 @@ def transact(fn: ContractFunction, sender: str, *, value: int = 0,
     params: TxParams = {"from": Web3.to_checksum_address(sender), "value": value}  # type: ignore[typeddict-item]
     try:
         if gas is None:
-            gas = int(fn.estimate_gas(params) * 1.2) + 20_000
+            # TWAP reads (a binary search over observations) cost more or less from one second to
+            # the next, so a transaction mined after its estimate may need more: keep a wide margin.
+            gas = int(fn.estimate_gas(params) * 1.5) + 50_000
         params["gas"] = gas
         tx_hash = fn.transact(params)
     except Exception as exc:
@@ -130,5 +136,29 @@ def transact(fn: ContractFunction, sender: str, *, value: int = 0,
         return {"transactionHash": tx_hash}  # type: ignore[typeddict-item]
     receipt = fn.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
     if receipt["status"] != 1:
-        raise ContractRevert("TransactionFailed", (tx_hash.hex(),))
+        raise replayed_failure(fn.w3, tx_hash, receipt)
     return receipt
+
+
+def replayed_failure(w3: Any, tx_hash: Any, receipt: Any) -> ContractRevert:
+    """The named error of a mined, failed transaction: from the node's trace of it when the
+    node offers one (anvil does), else by replaying it with eth_call on its parent block."""
+    try:
+        trace = w3.provider.make_request("debug_traceTransaction", [_hex(tx_hash), {"tracer": "callTracer"}])
+        result = trace.get("result") or {}
+        if result.get("output"):
+            name, args = decode_revert(result["output"])
+            return ContractRevert(name, args, result["output"])
+        if result.get("error"):
+            return ContractRevert("TransactionFailed", (str(result["error"]),))
+    except Exception:  # the node has no tracer: fall back to a replay
+        pass
+    tx = w3.eth.get_transaction(tx_hash)
+    params = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
+    try:
+        w3.eth.call(params, block_identifier=receipt["blockNumber"] - 1)
+    except Exception as exc:
+        revert = revert_from_exception(exc)
+        if revert is not None:
+            return revert
+    return ContractRevert("TransactionFailed", (tx_hash.hex(),))

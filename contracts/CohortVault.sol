@@ -56,6 +56,7 @@ contract CohortVault is
     uint256 internal constant BPS = 10_000;
     uint256 internal constant WAD = 1e18;
     uint256 internal constant RAY = 1e27;
+    bytes4 internal constant ERC7575_INTERFACE_ID = 0x2f0a18c5;
     /// @notice After an epoch has been matured this long, anyone may settle it.
     uint256 public constant SETTLE_GRACE = 7 days;
 
@@ -390,9 +391,10 @@ contract CohortVault is
         return address(this);
     }
 
+    /// @dev ERC-7575's id covers every ERC-4626 function plus share(), hence a constant.
     function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
         return interfaceId == type(IERC165).interfaceId || interfaceId == type(IERC7540Redeem).interfaceId
-            || interfaceId == type(IERC7540Operator).interfaceId || interfaceId == type(IERC7575).interfaceId;
+            || interfaceId == type(IERC7540Operator).interfaceId || interfaceId == ERC7575_INTERFACE_ID;
     }
 
     // ================================================================ ERC-7540: claims
@@ -495,7 +497,10 @@ contract CohortVault is
         // the gate protects those who stay: when every share is redeeming, nobody stays
         bool gated = ep.escrow != supply;
         uint256 budget = gated ? _gateBudget(nav) : value;
-        uint256 pay = Math.min(Math.min(value, budget), $.assets[asset()].holdings);
+        uint256 baseFree = $.assets[asset()].holdings;
+        uint256 pay = Math.min(Math.min(value, budget), baseFree);
+        // the gate window is spent, or the keeper has not raised the base asset yet
+        if (pay == 0) revert CohortNoSettlementCapacity(budget, baseFree);
         if (pay == value) {
             (burned, assets) = (ep.escrow, value);
             ep.remainingRay = 0;
@@ -510,7 +515,8 @@ contract CohortVault is
         }
         ep.escrow -= uint128(burned);
         ep.assetsPerUnitRay += assets.mulDiv(RAY, ep.units, Math.Rounding.Floor);
-        if (gated) $.gate.remaining -= uint128(assets);
+        // a round the gate limited uses the window up (rounding must not leave wei-sized rounds)
+        if (gated) $.gate.remaining = pay == budget ? 0 : uint128(budget - assets);
         return (burned, assets, ep);
     }
 

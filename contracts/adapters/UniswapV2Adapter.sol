@@ -49,8 +49,13 @@ contract UniswapV2Adapter is ISwapAdapter {
         if (IERC20(tokenIn).allowance(address(this), address(router)) < amountIn) {
             IERC20(tokenIn).forceApprove(address(router), type(uint256).max);
         }
-        uint256[] memory amounts = router.swapExactTokensForTokens(amountIn, minAmountOut, route, msg.sender, deadline);
-        amountOut = amounts[amounts.length - 1];
+        try router.swapExactTokensForTokens(amountIn, minAmountOut, route, msg.sender, deadline) returns (
+            uint256[] memory amounts
+        ) {
+            amountOut = amounts[amounts.length - 1];
+        } catch (bytes memory reason) {
+            revert AdapterSwapFailed(reason);
+        }
     }
 
     /// @inheritdoc ISwapAdapter

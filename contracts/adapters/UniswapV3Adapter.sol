@@ -49,7 +49,7 @@ contract UniswapV3Adapter is ISwapAdapter {
         if (IERC20(tokenIn).allowance(address(this), address(router)) < amountIn) {
             IERC20(tokenIn).forceApprove(address(router), type(uint256).max);
         }
-        amountOut = router.exactInput(
+        try router.exactInput(
             ISwapRouterV3.ExactInputParams({
                 path: path,
                 recipient: msg.sender,
@@ -57,7 +57,11 @@ contract UniswapV3Adapter is ISwapAdapter {
                 amountIn: amountIn,
                 amountOutMinimum: minAmountOut
             })
-        );
+        ) returns (uint256 out) {
+            amountOut = out;
+        } catch (bytes memory reason) {
+            revert AdapterSwapFailed(reason);
+        }
     }
 
     /// @inheritdoc ISwapAdapter

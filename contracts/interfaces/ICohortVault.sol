@@ -89,6 +89,7 @@ interface ICohortVault {
     error CohortNothingToSettle();
     error CohortEpochNotMatured(uint256 epoch, uint256 maturesAt);
     error CohortExceedsClaimable(address controller, uint256 requested, uint256 claimable);
+    error CohortNoSettlementCapacity(uint256 gateRemaining, uint256 baseAvailable);
     error CohortNoUnwindNeeded();
     // signals and trading
     error CohortInvalidSignature();

@@ -28,6 +28,8 @@ interface IERC7540Redeem {
         returns (uint256 claimableShares);
 }
 
+/// @dev Only share() is declared here; ERC-7575's interface id (0x2f0a18c5) also covers every
+/// ERC-4626 function, which the vault has through ERC4626.
 interface IERC7575 {
     function share() external view returns (address);
 }

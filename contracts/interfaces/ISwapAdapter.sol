@@ -8,6 +8,9 @@ pragma solidity 0.8.28;
 interface ISwapAdapter {
     /// @notice Thrown when `path` does not lead from `tokenIn` to `tokenOut` or is malformed.
     error AdapterInvalidPath(address tokenIn, address tokenOut);
+    /// @notice Thrown when the router refuses the swap; `reason` is the router's own revert data
+    /// (for example "Too little received" when the minimum output cannot be met).
+    error AdapterSwapFailed(bytes reason);
 
     /// @notice Swaps exactly `amountIn` of `tokenIn` for at least `minAmountOut` of `tokenOut`
     /// along `path`, paying the output to `msg.sender`; the router call carries `deadline`.

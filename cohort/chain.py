@@ -105,6 +105,9 @@ class Anvil:
     log_path: Path | None = None
     extra_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
+    # anvil traces every step when asked, which slows each mined swap by tens of milliseconds; only
+    # call-level traces of failed transactions (cohort.tx) and gas studies want it
+    steps_tracing: bool = False
 
     @property
     def rpc_url(self) -> str:
@@ -113,7 +116,7 @@ class Anvil:
     def start(self, timeout: float = 15.0) -> Web3:
         args = [str(anvil_binary()), "--port", str(self.port), "--chain-id", str(self.chain_id),
                 "--accounts", "20", "--balance", "1000000", "--hardfork", "prague",
-                "--mnemonic", DEV_MNEMONIC, "--steps-tracing", *self.extra_args]
+                "--mnemonic", DEV_MNEMONIC, *(("--steps-tracing",) if self.steps_tracing else ()), *self.extra_args]
         if self.block_time:
             args += ["--block-time", str(self.block_time)]
         if self.state_path:
@@ -197,6 +200,15 @@ class DevChain:
 
     def timestamp(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def align_clock(self) -> None:
+        """After anvil restarts from a --state dump, its clock is the wall clock again, which may
+        be behind the last block (the devnet runs hours ahead to give pools a TWAP history);
+        views at a pending block would then see time run backwards. Move the clock past it."""
+        latest = self.timestamp()
+        if latest >= int(time.time()):
+            self._rpc("evm_setTime", [latest + 1])
+            self.mine()
 
     def set_next_timestamp(self, ts: int) -> None:
         self._rpc("evm_setNextBlockTimestamp", [hex(ts)])

@@ -24,6 +24,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 
@@ -191,7 +192,7 @@ class SignedSignal:
 
 def sign(signal: TradeSignal, domain: Domain, account: LocalAccount) -> SignedSignal:
     d = digest(signal, domain)
-    signed = account.unsafe_sign_hash(d)
+    signed = account.unsafe_sign_hash(Hash32(d))
     return SignedSignal(domain.verifying_contract, domain.chain_id, signal, bytes(signed.signature), d)
 
 

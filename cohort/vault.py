@@ -31,9 +31,8 @@ def vault_abi() -> list[dict[str, Any]]:
     seen: set[tuple[str, str, str]] = set()
     for name in ("CohortVault", "CohortVaultAdmin"):
         for item in project_artifact(name).abi:
-            if item.get("type") in ("constructor", "fallback", "receive"):
-                if name != "CohortVault":
-                    continue
+            if item.get("type") in ("constructor", "fallback", "receive") and name != "CohortVault":
+                continue
             key = (item.get("type", ""), item.get("name", ""),
                    ",".join(i["type"] for i in item.get("inputs", [])))
             if key not in seen:

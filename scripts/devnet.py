@@ -20,7 +20,7 @@ from pathlib import Path
 from cohort import devnet
 from cohort import manifest as mf
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import DEFAULT_RPC, Anvil, connect, pid_alive, rpc_alive
+from cohort.chain import DEFAULT_RPC, Anvil, DevChain, connect, pid_alive, rpc_alive
 
 STATE_DIR = REPO_ROOT / ".devnet"
 PID_FILE = STATE_DIR / "anvil.pid"
@@ -68,6 +68,7 @@ def up(args: argparse.Namespace) -> int:
         print(f"starting anvil on port {port} (state in {STATE_DIR / 'state.json'})")
         start_background_anvil(port)
     w3 = connect(rpc_url)
+    DevChain(w3).align_clock()
     path = Path(args.manifest)
     m = devnet.bootstrap(w3, path, network=args.network, rpc_url=rpc_url, progress=_progress)
     with contextlib.suppress(ImportError):

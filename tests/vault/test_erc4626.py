@@ -264,5 +264,5 @@ def test_running_totals_hold_over_random_sequences(steps, w3: Web3, chain: DevCh
             assert vault.holdings(weth) == weth_held
             assert vault.reserved_assets() == reserved_total - claimed
             assert usdc_of(w3, deployment, vault.address) == vault.holdings(usdc) + vault.reserved_assets()
-            pending = sum(vault.redeem_request_of(p).pending for p in people + [roles.fee_recipient])
+            pending = sum(vault.redeem_request_of(p).pending for p in [*people, roles.fee_recipient])
             assert vault.balance_of(vault.address) >= pending  # escrow covers every pending request

@@ -1,0 +1,215 @@
+"""`cohort-keeper`: run the keeper, submit signals, list them, show one.
+
+Exit codes: 0 success; 1 the signal was refused, or the keeper stopped on an error; 2 bad usage
+or settings, or the keeper could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from keeper.errors import ConfigError, KeeperError
+from keeper.intake import Refused, parse_submission
+from keeper.policy import SignalState
+from keeper.settings import KeeperSettings, load_settings
+from keeper.store import SignalRecord, Store
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> KeeperSettings:
+    return load_settings(Path(args.config) if args.config else None, **overrides)
+
+
+# ==================================================================== run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from keeper.logs import setup_logging
+    from keeper.service import build_keeper
+
+    settings = _settings(args, port=args.port, db_path=args.db)
+    setup_logging(level=settings.log_level, json_lines=settings.log_json, secrets=settings.secrets())
+    keeper = build_keeper(settings)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, keeper.request_stop)
+        await keeper.run()
+
+    try:
+        asyncio.run(main())
+    except KeeperError as exc:
+        print(f"cohort-keeper: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ==================================================================== submit
+
+
+def _read_signal(path: str) -> bytes:
+    return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    body = _read_signal(args.signal)
+    if args.direct:
+        return _submit_direct(settings, body)
+    url = (args.url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    try:
+        with httpx.Client(timeout=args.wait + 10) as client:
+            answer = client.post(f"{url}/signals", content=body, headers={"content-type": "application/json"})
+            data = answer.json()
+            if answer.status_code < 300 and args.wait > 0:
+                data = client.get(f"{url}/signals/{data['id']}", params={"wait": args.wait}).json()
+    except httpx.HTTPError as exc:
+        print(f"cohort-keeper: cannot reach the keeper at {url}: {exc} (use --direct to write to its store)",
+              file=sys.stderr)
+        return 2
+    print(json.dumps(data, indent=2))
+    return 0 if answer.status_code < 300 else 1
+
+
+def _submit_direct(settings: KeeperSettings, body: bytes) -> int:
+    """Store the signal as `received`; the keeper verifies it when it picks it up."""
+    store = Store(settings.db_path, synchronous=settings.sqlite_synchronous)
+    try:
+        parsed = parse_submission(body, settings.max_body_bytes)
+        now = time.time()
+        if isinstance(parsed, Refused):
+            rejection = parsed.rejection
+            signal_id = store.insert_signal(payload=parsed.payload, source="cli", state=SignalState.REJECTED,
+                                            received_at=now, reason=rejection.code, detail=rejection.detail)
+            print(json.dumps({"error": rejection.code, "detail": rejection.detail, "id": signal_id}, indent=2))
+            return 1
+        signed, payload = parsed
+        served = {v.lower() for v in settings.vault_addresses()}
+        reason = None
+        if signed.vault.lower() not in served:
+            reason = ("unknown_vault", f"this keeper does not serve vault {signed.vault}")
+        elif settings.chain_id is not None and signed.chain_id != settings.chain_id:
+            reason = ("wrong_chain", f"signal is for chain {signed.chain_id}, this keeper serves chain "
+                                     f"{settings.chain_id}")
+        common: dict[str, Any] = {
+            "payload": payload, "source": "cli", "received_at": now, "vault": signed.vault,
+            "chain_id": signed.chain_id, "nonce": signed.signal.nonce, "deadline": signed.signal.deadline,
+            "digest": "0x" + signed.digest.hex() if signed.digest else None}
+        if reason is not None:
+            signal_id = store.insert_signal(state=SignalState.REJECTED, reason=reason[0], detail=reason[1], **common)
+            print(json.dumps({"error": reason[0], "detail": reason[1], "id": signal_id}, indent=2))
+            return 1
+        signal_id = store.insert_signal(state=SignalState.RECEIVED, reason="verification_pending",
+                                        detail="stored by the CLI; the keeper verifies it", **common)
+        print(json.dumps({"id": signal_id, "digest": common["digest"], "state": "received"}, indent=2))
+        return 0
+    finally:
+        store.close()
+
+
+# ==================================================================== list and status
+
+
+def _row(record: SignalRecord) -> str:
+    reason = f"{record.reason}: {record.detail}" if record.reason else (record.detail or "")
+    return (f"{record.id:>6}  {record.state:<17}  {(record.vault or '-')[:10]:<10}  "
+            f"{(record.nonce or '-')[:12]:>12}  {(record.tx_hash or '-')[:12]:<12}  {reason}")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    store = Store(settings.db_path, synchronous=settings.sqlite_synchronous)
+    try:
+        records = store.list_signals(state=args.state, vault=args.vault, limit=args.limit)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([r.public() for r in records], indent=2))
+        return 0
+    print(f"{'id':>6}  {'state':<17}  {'vault':<10}  {'nonce':>12}  {'tx':<12}  reason")
+    for record in records:
+        print(_row(record))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    store = Store(settings.db_path, synchronous=settings.sqlite_synchronous)
+    try:
+        record = store.get(args.id)
+        txs = store.txs_for_signal(args.id) if record else []
+    finally:
+        store.close()
+    if record is None:
+        print(f"cohort-keeper: no signal #{args.id} in {settings.db_path}", file=sys.stderr)
+        return 1
+    out = record.public()
+    out["transactions"] = [t.public() for t in txs]
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    print(json.dumps(_settings(args).model_dump(mode="json"), indent=2))
+    return 0
+
+
+# ==================================================================== entry point
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cohort-keeper", description="Cohort keeper: relay signals, run duties.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--config", "-c", help="TOML settings file (KEEPER_* env vars override it)")
+        return sp
+
+    run = common(sub.add_parser("run", help="run the keeper (HTTP intake, pipeline, duties)"))
+    run.add_argument("--port", type=int, help="HTTP port (overrides the settings)")
+    run.add_argument("--db", help="SQLite store path (overrides the settings)")
+    run.set_defaults(fn=cmd_run)
+
+    submit = common(sub.add_parser("submit", help="submit a signed signal JSON file ('-' for stdin)"))
+    submit.add_argument("signal")
+    submit.add_argument("--url", help="the keeper's HTTP address (default: host and port of the settings)")
+    submit.add_argument("--direct", action="store_true", help="write into the store instead of HTTP")
+    submit.add_argument("--wait", type=float, default=0.0, help="wait up to this many seconds for a final state")
+    submit.set_defaults(fn=cmd_submit)
+
+    lst = common(sub.add_parser("list", help="signals with their state and reason, newest first"))
+    lst.add_argument("--state", choices=[str(s) for s in SignalState])
+    lst.add_argument("--vault")
+    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(fn=cmd_list)
+
+    status = common(sub.add_parser("status", help="one signal: state, reason, outcome, transactions"))
+    status.add_argument("id", type=int)
+    status.set_defaults(fn=cmd_status)
+
+    config = common(sub.add_parser("config", help="print the effective settings (secrets masked)"))
+    config.set_defaults(fn=cmd_config)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except ConfigError as exc:
+        print(f"cohort-keeper: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""The keeper's scheduled duties, each idempotent and driven by the vault's own views.
+
+As in Yearn's tokenized strategies, the chain says whether there is work: `pendingFeeShares()`,
+`redemptionStatus()`, `riskState()` and a simulated `tripBreaker()`. A duty that finds nothing
+to do sends nothing; running it twice, or from two keepers, does no harm (the second call
+either finds nothing to do or reverts in simulation with a named "nothing to do" error).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from web3 import Web3
+
+from cohort.errors import ContractRevert
+from keeper import policy
+from keeper.errors import KeeperError
+from keeper.policy import RedemptionStatus, RedemptionStep
+from keeper.sender import NonceLost
+
+if TYPE_CHECKING:
+    from keeper.service import Keeper
+
+log = logging.getLogger("keeper.duties")
+MAX_REDEMPTION_ROUNDS = 16  # settlements per vault per run (one epoch, or one gate round, each)
+
+
+class DutySkipped(KeeperError, RuntimeError):
+    """The duty could not act this round (the circuit breaker is open)."""
+
+
+class DutyContext:
+    """What a duty handler may use: read a view, send a call (simulated first)."""
+
+    def __init__(self, keeper: Keeper) -> None:
+        self.keeper = keeper
+        self.abi = keeper.abi
+        self.rpc = keeper.rpc
+        self.sender = keeper.sender
+        self.breaker = keeper.breaker
+        self.settings = keeper.settings
+
+    async def view(self, vault: str, fn: str, *args: Any) -> tuple[Any, ...]:
+        function = self.abi[fn]
+        return function.decode(await self.rpc.eth_call(vault, function.encode(*args), sender=self.sender.address))
+
+    async def transact(self, vault: str, fn: str, *args: Any,
+                       nothing_to_do: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+        """Simulate `fn(*args)` on `vault` and send it. None when the simulation reverts with one of
+        `nothing_to_do`; other reverts raise ContractRevert. Waits until mined."""
+        data = self.abi.encode(fn, *args)
+        try:
+            gas = await self.sender.simulate(vault, data)
+        except ContractRevert as revert:
+            if revert.name in nothing_to_do:
+                return None
+            raise
+        if not self.breaker.allows_sending():
+            raise DutySkipped(f"circuit breaker open ({self.breaker.reason})")
+        tx = await self.sender.send(kind=f"duty:{fn}", to=vault, data=data, gas=gas, vault=vault)
+        outcome = await self.sender.settle([tx])
+        if isinstance(outcome, NonceLost):
+            raise KeeperError(outcome.detail)
+        if not outcome.succeeded:
+            self.breaker.failure(f"duty {fn} on {vault}: {tx.tx_hash} reverted on-chain")
+            raise ContractRevert("TransactionFailed", (outcome.tx.tx_hash,))
+        self.breaker.success()
+        return outcome.receipt
+
+
+def register_standard_duties(keeper: Keeper) -> None:
+    """Fee accrual, redemption settlement (with its unwind) and de-risking."""
+    settings = keeper.settings
+
+    @keeper.duty("accrue_fees", interval_s=settings.fees_interval_s)
+    async def accrue_fees(ctx: DutyContext, vault: str) -> str | None:
+        management, performance = await ctx.view(vault, "pendingFeeShares")
+        if not policy.fees_due(int(management), int(performance)):
+            return None
+        if await ctx.transact(vault, "accrueFees") is None:
+            return None
+        return f"accrued fees: {management} management and {performance} performance shares"
+
+    @keeper.duty("settle_redemptions", interval_s=settings.redemptions_interval_s)
+    async def settle_redemptions(ctx: DutyContext, vault: str) -> str | None:
+        done: list[str] = []
+        unwound: int | None = None
+        for _ in range(MAX_REDEMPTION_ROUNDS):
+            due, epoch, needed, available, matures_at = await ctx.view(vault, "redemptionStatus")
+            status = RedemptionStatus(bool(due), int(epoch), int(needed), int(available), int(matures_at))
+            step = policy.next_redemption_step(status, unwound)
+            if step is RedemptionStep.NONE:
+                break
+            if step is RedemptionStep.UNWIND:
+                unwound = status.epoch
+                if await ctx.transact(vault, "unwindForRedemptions",
+                                      nothing_to_do=frozenset({"CohortNoUnwindNeeded"})) is not None:
+                    done.append(f"unwound for epoch {status.epoch} (needs {status.assets_needed}, "
+                                f"had {status.base_available})")
+                continue
+            receipt = await ctx.transact(vault, "settleRedemptions",
+                                         nothing_to_do=frozenset({"CohortNothingToSettle", "CohortEpochNotMatured"}))
+            if receipt is None:
+                break
+            done.append(f"settled epoch {status.epoch}")
+        return "; ".join(done) or None
+
+    @keeper.duty("derisk", interval_s=settings.risk_interval_s)
+    async def derisk(ctx: DutyContext, vault: str) -> str | None:
+        ((_limits, paused, risk_off),) = await ctx.view(vault, "riskState")  # one struct
+        done: list[str] = []
+        if paused:
+            return None
+        if not risk_off:
+            receipt = await ctx.transact(vault, "tripBreaker", nothing_to_do=frozenset({"CohortBreakerNotTripped"}))
+            if receipt is None:
+                return None
+            done.append("tripped the drawdown breaker")
+        assets: list[str] = [Web3.to_checksum_address(a) for a in (await ctx.view(vault, "listedAssets"))[0]]
+        holdings: dict[str, int] = {a: int((await ctx.view(vault, "holdings", a))[0]) for a in assets}
+        for asset in policy.derisk_targets(risk_off=True, paused=bool(paused), holdings=holdings):
+            if await ctx.transact(vault, "derisk", asset, settings.derisk_bps,
+                                  nothing_to_do=frozenset({"CohortZeroAmount"})) is not None:
+                done.append(f"sold {settings.derisk_bps} bps of {asset}")
+        return "; ".join(done) or None

@@ -1,0 +1,117 @@
+"""The keeper's HTTP API (FastAPI): signal intake and status, health, metrics, breaker reset.
+
+Every error answer is JSON `{"error": "<code>", "detail": "..."}` with a 4xx status (or 503
+from /healthz while the keeper cannot send).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from keeper import __version__
+from keeper.metrics import CONTENT_TYPE
+from keeper.policy import SignalState
+
+if TYPE_CHECKING:
+    from keeper.service import Keeper
+
+
+def error(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, reading at most `limit + 1` bytes (enough to tell it is too large)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+def signals_router(keeper: Keeper) -> APIRouter:
+    router = APIRouter(prefix="/signals", tags=["signals"])
+
+    @router.post("", status_code=202, summary="Submit a signed signal (the JSON of cohort.signals.SignedSignal)")
+    async def submit(request: Request) -> JSONResponse:
+        body = await _read_body(request, keeper.settings.max_body_bytes)
+        received_at = time.time()  # the signal is received once its bytes are in
+        admission = await keeper.intake.admit(body, source="http", received_at=received_at)
+        return JSONResponse(admission.body, status_code=admission.status)
+
+    @router.get("/{signal_id}", summary="A signal's state, reason, outcome and transactions")
+    async def get_signal(signal_id: int,
+                         wait: Annotated[float, Query(ge=0, le=60, description="seconds to wait for a final state")] = 0,
+                         ) -> JSONResponse:
+        if wait:
+            await keeper.wait_finished(signal_id, wait)
+        record = keeper.store.get(signal_id)
+        if record is None:
+            return error(404, "not_found", f"no signal #{signal_id}")
+        body = record.public()
+        body["transactions"] = [t.public() for t in keeper.store.txs_for_signal(signal_id)]
+        return JSONResponse(body)
+
+    @router.get("", summary="Signals, newest first, optionally by state or vault")
+    async def list_signals(state: SignalState | None = None, vault: str | None = None,
+                           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                           offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+        records = keeper.store.list_signals(state=None if state is None else str(state), vault=vault, limit=limit,
+                                    offset=offset)
+        return JSONResponse({"signals": [r.public() for r in records]})
+
+    return router
+
+
+def ops_router(keeper: Keeper) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="200 when the keeper can send; 503 with the reason when not")
+    async def healthz() -> JSONResponse:
+        status, body = keeper.health()
+        return JSONResponse(body, status_code=status)
+
+    @router.get("/metrics", summary="Prometheus metrics (text format)")
+    async def metrics() -> Response:
+        return Response(keeper.metrics.render(), media_type=CONTENT_TYPE)
+
+    @router.post("/breaker/reset", summary="Close the circuit breaker (needs the admin token when one is set)")
+    async def reset_breaker(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
+        token = keeper.settings.admin_token
+        if token is not None:
+            given = (authorization or "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+                return error(401, "unauthorized", "send Authorization: Bearer <admin_token>")
+        keeper.breaker.reset()
+        return JSONResponse({"breaker": keeper.breaker.state.snapshot()})
+
+    return router
+
+
+def create_app(keeper: Keeper) -> FastAPI:
+    app = FastAPI(title="Cohort keeper", version=__version__,
+                  description="Relays manager-signed trade signals to Cohort vaults and runs their duties.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail: Any = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return error(422, "invalid_request", detail)
+
+    app.include_router(signals_router(keeper))
+    app.include_router(ops_router(keeper))
+    return app

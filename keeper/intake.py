@@ -1,0 +1,220 @@
+"""Intake: parse, verify and store a submitted signal, and say why when it is refused.
+
+Checks, cheapest first: JSON, the signal's fields, the vault (one this keeper serves), the
+chain id, the digest against the vault's EIP-712 domain, the deadline, the signature (an EOA
+manager is checked here with `ecrecover`, a contract manager with ERC-1271 `isValidSignature`
+on-chain), and the nonce on-chain. An accepted signal is written to the store before the answer,
+which carries its id and digest. A refused one is written too, with its reason.
+
+If the node does not answer, the signal is accepted unverified (`received`): the pipeline
+verifies it when the node is back, and records a rejection then if it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cohort import signals
+from cohort.errors import SignalError
+from keeper import abi as vault_abi_mod
+from keeper import policy
+from keeper.errors import Rejection, RpcUnavailable
+from keeper.metrics import KeeperMetrics
+from keeper.node import Node
+from keeper.policy import SignalState
+from keeper.store import Store
+from keeper.vaults import VaultDirectory
+
+log = logging.getLogger("keeper.intake")
+
+# rejection codes (the `error` of a 4xx answer and the `reason` recorded in the store)
+MALFORMED_JSON = "malformed_json"
+BODY_TOO_LARGE = "body_too_large"
+INVALID_SIGNAL = "invalid_signal"
+UNKNOWN_VAULT = "unknown_vault"
+WRONG_CHAIN = "wrong_chain"
+DIGEST_MISMATCH = "digest_mismatch"
+BAD_SIGNATURE = "bad_signature"
+EXPIRED = "expired"
+NONCE_USED = "nonce_used"
+DUPLICATE = "duplicate"
+MAX_STORED_RAW = 4096
+
+
+@dataclass(frozen=True)
+class Admission:
+    status: int
+    body: dict[str, Any]
+
+
+def hexstr(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+@dataclass(frozen=True)
+class Refused:
+    rejection: Rejection
+    payload: str  # what to store: the JSON re-serialised, or the raw body (truncated)
+
+
+def parse_submission(body: bytes, max_bytes: int) -> tuple[signals.SignedSignal, str] | Refused:
+    """A submission's signed signal and its JSON to store, or why it cannot be read at all."""
+    raw = body[:MAX_STORED_RAW].decode("utf-8", errors="replace")
+    if len(body) > max_bytes:
+        return Refused(Rejection(BODY_TOO_LARGE, f"body is over the {max_bytes}-byte limit", 413), raw)
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Refused(Rejection(MALFORMED_JSON, f"body is not JSON: {exc}", 400), raw)
+    if not isinstance(data, dict):
+        return Refused(Rejection(MALFORMED_JSON, "a signed signal is a JSON object", 400), raw)
+    payload = json.dumps(data, separators=(",", ":"))
+    try:
+        return signals.SignedSignal.from_json_dict(data), payload
+    except SignalError as exc:
+        return Refused(Rejection(INVALID_SIGNAL, str(exc)), payload)
+
+
+class Verifier:
+    """The checks a signal must pass before a keeper relays it; shared by intake and pipeline."""
+
+    def __init__(self, *, directory: VaultDirectory, node: Node, expected_chain_id: int | None,
+                 deadline_margin_s: float) -> None:
+        self.directory = directory
+        self.node = node
+        self.expected_chain_id = expected_chain_id
+        self.margin = deadline_margin_s
+
+    def vault_of(self, signed: signals.SignedSignal) -> str:
+        vault = self.directory.resolve(signed.vault)
+        if vault is None:
+            raise Rejection(UNKNOWN_VAULT, f"this keeper does not serve vault {signed.vault}")
+        return vault
+
+    def check_chain(self, signed: signals.SignedSignal) -> None:
+        chain_id = self.expected_chain_id or self.node.chain_id
+        if chain_id is None:
+            raise RpcUnavailable("the chain id is not known yet")
+        if signed.chain_id != chain_id:
+            raise Rejection(WRONG_CHAIN, f"signal is for chain {signed.chain_id}, this keeper serves chain {chain_id}")
+
+    async def digest(self, signed: signals.SignedSignal, vault: str) -> bytes:
+        info = await self.directory.info(vault)
+        digest = signals.digest(signed.signal, info.domain)
+        if signed.digest and signed.digest != digest:
+            raise Rejection(DIGEST_MISMATCH, f"claimed digest {hexstr(signed.digest)} is not the signal's "
+                            f"EIP-712 digest for this vault ({hexstr(digest)})")
+        return digest
+
+    async def check(self, signed: signals.SignedSignal, vault: str, digest: bytes) -> None:
+        """Deadline, signature and nonce; raises Rejection (or RpcUnavailable)."""
+        now = self.node.chain_now()
+        deadline = signed.signal.deadline
+        if not policy.sendable(deadline, now, self.margin):
+            raise Rejection(EXPIRED, f"deadline {deadline} is past or within {self.margin:g}s of chain time {int(now)}")
+        nonce = signed.signal.nonce
+        used = asyncio.ensure_future(self.directory.nonce_used(vault, nonce))  # overlaps ecrecover
+        try:
+            await self._check_signature(signed, vault, digest)
+        except BaseException:
+            used.cancel()
+            raise
+        if await used:
+            raise Rejection(NONCE_USED, f"nonce {nonce} is already used on-chain (executed or cancelled)", 409)
+
+    async def _check_signature(self, signed: signals.SignedSignal, vault: str, digest: bytes) -> None:
+        info = await self.directory.info(vault)
+        if info.manager_is_contract:
+            data = vault_abi_mod.encode_is_valid_signature(digest, signed.signature)
+            try:
+                result = await self.directory.rpc.eth_call(info.manager, data)
+            except RpcUnavailable:
+                raise
+            except Exception as exc:
+                raise Rejection(BAD_SIGNATURE, f"the manager contract refused the signature: {exc}") from None
+            if not result.removeprefix("0x").startswith(vault_abi_mod.ERC1271_MAGIC.hex()):
+                raise Rejection(BAD_SIGNATURE, f"the manager contract {info.manager} does not accept the signature")
+            return
+        try:
+            signer = signals.recover(signed, info.domain)
+        except SignalError as exc:
+            raise Rejection(BAD_SIGNATURE, str(exc)) from None
+        if signer.lower() != info.manager.lower():
+            info = await self.directory.info(vault, refresh=True)  # has the manager just changed?
+            if signer.lower() != info.manager.lower():
+                raise Rejection(BAD_SIGNATURE, f"signed by {signer}, but the vault's manager is {info.manager}")
+
+
+class Intake:
+    def __init__(self, *, store: Store, verifier: Verifier, node: Node, metrics: KeeperMetrics,
+                 max_body_bytes: int, enqueue: Callable[[int, str], None]) -> None:
+        self.store = store
+        self.verifier = verifier
+        self.node = node
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.enqueue = enqueue
+
+    def _reject(self, rejection: Rejection, *, payload: str, received_at: float, source: str,
+                digest: bytes | None = None, signed: signals.SignedSignal | None = None) -> Admission:
+        signal_id = self.store.insert_signal(
+            payload=payload, source=source, state=SignalState.REJECTED, received_at=received_at,
+            digest=None if digest is None else hexstr(digest),
+            vault=None if signed is None else signed.vault, chain_id=None if signed is None else signed.chain_id,
+            nonce=None if signed is None else signed.signal.nonce,
+            deadline=None if signed is None else signed.signal.deadline,
+            received_block=self.node.head_number, reason=rejection.code, detail=rejection.detail)
+        self.metrics.rejected.labels(rejection.code).inc()
+        log.info("signal rejected: %s", rejection.detail, extra={"signal_id": signal_id, "reason": rejection.code})
+        return Admission(rejection.status, {"error": rejection.code, "detail": rejection.detail, "id": signal_id})
+
+    async def admit(self, body: bytes, *, source: str, received_at: float) -> Admission:
+        """Verify and store one submission; the answer's status and JSON body."""
+        self.metrics.received.labels(source).inc()
+        parsed = parse_submission(body, self.max_body_bytes)
+        if isinstance(parsed, Refused):
+            return self._reject(parsed.rejection, payload=parsed.payload, received_at=received_at, source=source)
+        signed, payload = parsed
+        digest: bytes | None = None
+        try:
+            vault = self.verifier.vault_of(signed)
+            self.verifier.check_chain(signed)
+            digest = await self.verifier.digest(signed, vault)
+            existing = self.store.find_accepted(hexstr(digest))
+            if existing is not None:
+                return Admission(200, {"id": existing.id, "digest": existing.digest, "state": existing.state,
+                                       "vault": existing.vault, "nonce": existing.nonce, "duplicate": True})
+            await self.verifier.check(signed, vault, digest)
+        except Rejection as rejection:
+            return self._reject(rejection, payload=payload, received_at=received_at, source=source, digest=digest,
+                                signed=signed)
+        except RpcUnavailable as exc:
+            return self._defer(signed, payload, received_at, source, digest, str(exc))
+        signal_id = self.store.insert_signal(
+            payload=payload, source=source, state=SignalState.VERIFIED, received_at=received_at,
+            digest=hexstr(digest), vault=vault, chain_id=signed.chain_id, nonce=signed.signal.nonce,
+            deadline=signed.signal.deadline, received_block=self.node.head_number)
+        self.enqueue(signal_id, vault)
+        return Admission(202, {"id": signal_id, "digest": hexstr(digest), "state": str(SignalState.VERIFIED),
+                               "vault": vault, "nonce": str(signed.signal.nonce)})
+
+    def _defer(self, signed: signals.SignedSignal, payload: str, received_at: float, source: str,
+               digest: bytes | None, error: str) -> Admission:
+        """The node is away: accept unverified; the pipeline verifies when it is back."""
+        shown = digest if digest is not None else (signed.digest or None)
+        vault = self.verifier.directory.resolve(signed.vault) or signed.vault
+        signal_id = self.store.insert_signal(
+            payload=payload, source=source, state=SignalState.RECEIVED, received_at=received_at,
+            digest=None if shown is None else hexstr(shown), vault=vault, chain_id=signed.chain_id,
+            nonce=signed.signal.nonce, deadline=signed.signal.deadline, received_block=self.node.head_number,
+            reason="verification_deferred", detail=f"the node is unavailable ({error}); verified when it is back")
+        self.enqueue(signal_id, vault)
+        log.warning("signal accepted unverified: node unavailable", extra={"signal_id": signal_id})
+        return Admission(202, {"id": signal_id, "digest": None if shown is None else hexstr(shown),
+                               "state": str(SignalState.RECEIVED), "vault": vault, "nonce": str(signed.signal.nonce),
+                               "verified": False})

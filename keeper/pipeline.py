@@ -1,0 +1,279 @@
+"""The life of one accepted signal: verify (if intake could not), simulate, send, settle, record.
+
+`process()` is restartable at any point: it reads the signal and its transactions from the
+store and carries on from there. A signal with a transaction that may be in flight is settled
+(never sent again under a new nonce); one whose transaction was mined, or whose nonce is used,
+is reconciled with the chain (executed by us, by another keeper, or cancelled). The vault's
+nonce bitmap makes a second execution impossible on-chain; the store makes the keeper never
+even try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cohort import signals
+from cohort.errors import ContractRevert
+from keeper import policy
+from keeper.abi import VaultAbi
+from keeper.breaker import BreakerGuard
+from keeper.errors import DeadlinePassed, Rejection, RpcError, RpcUnavailable, SendRejected
+from keeper.intake import EXPIRED, UNKNOWN_VAULT, Verifier, hexstr
+from keeper.metrics import KeeperMetrics
+from keeper.node import Node
+from keeper.policy import Disposition, Execution, SignalState
+from keeper.sender import CANCEL, Mined, NonceLost, TxSender
+from keeper.settings import KeeperSettings
+from keeper.store import OPEN_TX, TX_MINED, SignalRecord, Store
+from keeper.vaults import VaultDirectory
+
+log = logging.getLogger("keeper.pipeline")
+
+
+class SignalPipeline:
+    def __init__(self, *, store: Store, node: Node, sender: TxSender, verifier: Verifier,
+                 directory: VaultDirectory, abi: VaultAbi, breaker: BreakerGuard, metrics: KeeperMetrics,
+                 settings: KeeperSettings, started_at: float, on_finished: Callable[[int, str], None]) -> None:
+        self.store = store
+        self.node = node
+        self.sender = sender
+        self.verifier = verifier
+        self.directory = directory
+        self.abi = abi
+        self.breaker = breaker
+        self.metrics = metrics
+        self.settings = settings
+        self.started_at = started_at
+        self.on_finished = on_finished
+        self.me = sender.address
+
+    # ---------------------------------------------------------------- driver
+    async def process(self, signal_id: int) -> None:
+        """Take one signal as far as it goes: to a final state."""
+        backoff = policy.backoff_delays(self.settings.rpc_backoff_initial_s, self.settings.rpc_backoff_max_s)
+        while True:
+            rec = self.store.get(signal_id)
+            if rec is None or rec.terminal:
+                return
+            try:
+                if await self._advance(rec):
+                    return
+                backoff = policy.backoff_delays(self.settings.rpc_backoff_initial_s, self.settings.rpc_backoff_max_s)
+            except RpcUnavailable as exc:
+                self.node.mark_unavailable(str(exc))
+                await asyncio.sleep(next(backoff))
+
+    async def _advance(self, rec: SignalRecord) -> bool:
+        """One step; True once the signal is final."""
+        signed = signals.SignedSignal.from_json_dict(json.loads(rec.payload))
+        vault = self.directory.resolve(rec.vault or "")
+        if vault is None:
+            return self._finish(rec, SignalState.REJECTED, UNKNOWN_VAULT, f"vault {rec.vault} is not served any more")
+        if rec.state == SignalState.RECEIVED:
+            return await self._verify(rec, signed, vault)
+        txs = self.store.txs_for_signal(rec.id)
+        open_txs = [t for t in txs if t.status in OPEN_TX]
+        if open_txs:  # a transaction may be in flight (we restarted, or it is just sent): settle it
+            nonce = min(t.nonce for t in open_txs)
+            outcome = await self.sender.settle([t for t in open_txs if t.nonce == nonce])
+            return await self._on_outcome(rec, signed, vault, outcome)
+        settled_before = rec.state == SignalState.SUBMITTED or any(t.status == TX_MINED for t in txs)
+        # a receipt was recorded but not its meaning (a crash in between): ask the chain
+        if settled_before and await self._settle_from_chain(rec, vault):
+            return True
+        return await self._attempt(rec, signed, vault)
+
+    # ---------------------------------------------------------------- verification (deferred)
+    async def _verify(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str) -> bool:
+        digest: bytes | None = None
+        try:
+            self.verifier.check_chain(signed)
+            digest = await self.verifier.digest(signed, vault)
+            earlier = self.store.find_accepted(hexstr(digest))
+            if earlier is not None and earlier.id < rec.id:
+                return self._finish(rec, SignalState.REJECTED, "duplicate", f"same signal as #{earlier.id}",
+                                    digest=hexstr(digest))
+            await self.verifier.check(signed, vault, digest)
+        except Rejection as rejection:
+            state = SignalState.EXPIRED if rejection.code == EXPIRED else SignalState.REJECTED
+            extra = {} if digest is None else {"digest": hexstr(digest)}
+            return self._finish(rec, state, rejection.code, rejection.detail, **extra)
+        self.store.update_signal(rec.id, state=SignalState.VERIFIED, digest=hexstr(digest), reason=None, detail=None)
+        return False
+
+    # ---------------------------------------------------------------- simulate and send
+    async def _attempt(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str) -> bool:
+        if not self._may_send(rec):
+            return self._expire(rec, "its deadline came before it could be sent; it was never sent")
+        if not await self._breaker_allows(rec):
+            return self._expire(rec, "its deadline came while the circuit breaker was open; it was never sent")
+        data = self.abi.encode("executeSignal", signed.signal.as_tuple(), signed.signature)
+        try:
+            gas = await self.sender.simulate(vault, data)
+        except ContractRevert as revert:
+            return await self._on_revert(rec, revert)
+        except RpcError as exc:
+            return await self._retry_later(rec, "rpc_error", f"simulation failed: {exc}")
+        try:
+            tx = await self.sender.send(kind="signal", to=vault, data=data, gas=gas, deadline=rec.deadline,
+                                        signal_id=rec.id, vault=vault)
+        except DeadlinePassed:
+            return self._expire(rec, "its deadline came before it could be sent; it was never sent")
+        except SendRejected as exc:
+            self.store.update_signal(rec.id, state=SignalState.VERIFIED, reason="send_refused", detail=str(exc))
+            await self._pause(rec, self.settings.retry_delay_s)
+            return False
+        if tx.sent_at is not None and rec.received_at >= self.started_at:
+            self.metrics.to_broadcast.observe(max(0.0, tx.sent_at - rec.received_at))
+        outcome = await self.sender.settle([tx])
+        return await self._on_outcome(rec, signed, vault, outcome)
+
+    async def _on_revert(self, rec: SignalRecord, revert: ContractRevert) -> bool:
+        what = str(revert)
+        disposition = policy.classify_revert(revert.name)
+        if disposition is Disposition.REJECT:
+            return self._finish(rec, SignalState.REJECTED, "bad_signature", f"the vault refused it: {what}")
+        if disposition is Disposition.EXPIRE:
+            return self._expire(rec, f"the vault says it expired: {what}; it was never sent")
+        if disposition is Disposition.RECONCILE:
+            vault = self.directory.resolve(rec.vault or "")
+            assert vault is not None
+            if await self._settle_from_chain(rec, vault):
+                return True
+            return await self._retry_later(rec, "simulation_reverted", what)
+        if disposition is Disposition.FAIL:
+            return self._finish(rec, SignalState.FAILED, "simulation_reverted", what)
+        if disposition is Disposition.KEEPER_FAULT:
+            self.breaker.failure(f"simulating signal #{rec.id}: {what}")
+            self.store.update_signal(rec.id, reason="keeper_fault", detail=what)
+            await self._pause(rec, self.settings.retry_delay_s)
+            return False
+        return await self._retry_later(rec, "simulation_reverted", what)
+
+    async def _retry_later(self, rec: SignalRecord, reason: str, what: str) -> bool:
+        retries = rec.retries + 1
+        if retries > self.settings.retry_limit:
+            return self._finish(rec, SignalState.FAILED, reason, f"{what} (gave up after {rec.retries} retries)")
+        self.store.update_signal(rec.id, retries=retries, reason=reason,
+                                 detail=f"{what}; retry {retries}/{self.settings.retry_limit}")
+        await self._pause(rec, self.settings.retry_delay_s)
+        return False
+
+    # ---------------------------------------------------------------- outcomes
+    async def _on_outcome(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str,
+                          outcome: Mined | NonceLost) -> bool:
+        if isinstance(outcome, NonceLost):
+            if await self._settle_from_chain(rec, vault):
+                return True
+            self.store.update_signal(rec.id, reason="nonce_lost", detail=outcome.detail)
+            return False
+        tx, receipt = outcome.tx, outcome.receipt
+        if tx.kind == CANCEL:
+            return self._expire(rec, f"its deadline came while its transaction was pending; {tx.tx_hash} "
+                                     "cancelled it (never sent late)")
+        if outcome.succeeded:
+            self.breaker.success()
+            execution = self.abi.execution_in_receipt(receipt, vault, rec.digest or "")
+            if execution is not None:
+                return self._executed(rec, execution, receipt)
+            return self._finish(rec, SignalState.FAILED, "no_trade_event", f"{tx.tx_hash} succeeded without TradeExecuted")
+        if await self._settle_from_chain(rec, vault):  # reverted: lost a race to another keeper?
+            return True
+        data = self.abi.encode("executeSignal", signed.signal.as_tuple(), signed.signature)
+        why = await self._why(vault, data)
+        self.breaker.failure(f"signal #{rec.id}: transaction {tx.tx_hash} reverted on-chain ({why})")
+        return await self._retry_later(rec, "reverted_on_chain", f"{tx.tx_hash} reverted: {why}")
+
+    async def _why(self, vault: str, data: str) -> str:
+        try:
+            await self.sender.simulate(vault, data)
+        except ContractRevert as revert:
+            return str(revert)
+        except RpcError as exc:
+            return str(exc)
+        return "it would pass now (the chain changed in between)"
+
+    async def _settle_from_chain(self, rec: SignalRecord, vault: str) -> bool:
+        """Record the outcome the chain shows (nonce used: by us, another keeper, or a
+        cancellation); False while the nonce is still unused."""
+        nonce = int(rec.nonce or 0)
+        used = await self.directory.nonce_used(vault, nonce)
+        execution = await self._find_execution(vault, rec.digest or "", rec.received_block) if used else None
+        state = policy.outcome_from_chain(used, execution, self.me)
+        if state is None:
+            return False
+        if execution is not None and state is SignalState.EXECUTED:
+            receipt = await self.node.rpc.receipt(execution.tx_hash)
+            return self._executed(rec, execution, receipt or {})
+        if execution is not None:
+            return self._finish(rec, state, "executed_by_other",
+                                f"keeper {execution.keeper} executed it in {execution.tx_hash}",
+                                tx_hash=execution.tx_hash, executed_by=execution.keeper,
+                                block_number=execution.block_number)
+        return self._finish(rec, SignalState.REJECTED, "nonce_used",
+                            f"nonce {nonce} was used without executing this signal (cancelled by the manager, "
+                            "or spent by another signal)")
+
+    async def _find_execution(self, vault: str, digest: str, from_block: int | None) -> Execution | None:
+        head = int(await self.node.rpc.request("eth_blockNumber"), 16)  # fresher than the watcher's head
+        start = max(0, (from_block or 0) - 1)
+        step = self.settings.log_chunk_blocks
+        topics: list[str | None] = [self.abi.trade_executed.topic, digest]
+        while start <= head:
+            end = min(head, start + step - 1)
+            logs = await self.node.rpc.get_logs(vault, topics, start, end)
+            if logs:
+                return self.abi.trade_executed.decode(logs[0])
+            start = end + 1
+        return None
+
+    def _executed(self, rec: SignalRecord, execution: Execution, receipt: dict[str, Any]) -> bool:
+        now = time.time()
+        if rec.received_at >= self.started_at:
+            self.metrics.to_mined.observe(max(0.0, now - rec.received_at))
+        gas_used = int(receipt.get("gasUsed", "0x0"), 16) if receipt else None
+        price = str(int(receipt.get("effectiveGasPrice", "0x0"), 16)) if receipt else None
+        return self._finish(rec, SignalState.EXECUTED, None, None, tx_hash=execution.tx_hash,
+                            executed_by=execution.keeper, block_number=execution.block_number, gas_used=gas_used,
+                            effective_gas_price=price, mined_at=now)
+
+    # ---------------------------------------------------------------- helpers
+    def _finish(self, rec: SignalRecord, state: SignalState, reason: str | None, detail: str | None,
+                **fields: Any) -> bool:
+        self.store.update_signal(rec.id, state=state, reason=reason, detail=detail, **fields)
+        self.metrics.outcomes.labels(str(state)).inc()
+        level = logging.INFO if state in (SignalState.EXECUTED, SignalState.EXECUTED_BY_OTHER) else logging.WARNING
+        log.log(level, f"signal {state}" + (": %s" if detail else ""), *([detail] if detail else []),
+                extra={"signal_id": rec.id, "vault": rec.vault, "reason": reason, **fields})
+        self.on_finished(rec.id, str(state))
+        return True
+
+    def _expire(self, rec: SignalRecord, detail: str) -> bool:
+        return self._finish(rec, SignalState.EXPIRED, "expired", detail)
+
+    def _may_send(self, rec: SignalRecord) -> bool:
+        return policy.sendable(rec.deadline, self.node.chain_now(), self.settings.deadline_margin_s)
+
+    async def _breaker_allows(self, rec: SignalRecord) -> bool:
+        """Wait while the circuit breaker is open; False if the deadline comes meanwhile."""
+        noted = False
+        while not self.breaker.allows_sending():
+            if not self._may_send(rec):
+                return False
+            if not noted:
+                self.store.update_signal(rec.id, reason="breaker_open",
+                                         detail=f"waiting: circuit breaker open ({self.breaker.reason})")
+                noted = True
+            await self.breaker.wait_change(0.5)
+        return True
+
+    async def _pause(self, rec: SignalRecord, seconds: float) -> None:
+        """Sleep before a retry, but not past the point where the deadline forbids sending."""
+        if rec.deadline is not None:
+            seconds = min(seconds, max(0.0, rec.deadline - self.settings.deadline_margin_s - self.node.chain_now()))
+        await asyncio.sleep(seconds)

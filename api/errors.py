@@ -1,0 +1,35 @@
+"""Errors the API and the indexer raise on purpose. Like the shared module's, each also
+inherits the matching built-in. An `ApiError` becomes a 4xx JSON answer (see `main`)."""
+
+from __future__ import annotations
+
+from cohort.errors import CohortError
+
+
+class ApiError(CohortError):
+    """A request the API cannot answer as asked; `status_code` says why."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class BadInput(ApiError, ValueError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class NotFound(ApiError, LookupError):
+    status_code = 404
+    code = "not_found"
+
+
+class IndexerError(CohortError, RuntimeError):
+    """The indexer cannot go on (the RPC refuses even one block, a reorg is deeper than allowed)."""
+
+
+class ReorgTooDeep(IndexerError):
+    """No stored block within `max_reorg_depth` is still on the chain."""

@@ -1,0 +1,20 @@
+"""The books of a vault, rebuilt from its events alone: pure code, no I/O.
+
+`VaultBook.apply` replays one decoded event exactly as the contracts change their state
+(contracts/libraries/{Accounting,Redemptions,FeeMath}.sol are the ground truth); `replay`
+builds every vault's book from an ordered event list. The indexer keeps books in memory and
+persists them; the reconciliation replays the raw event log to check the chain.
+"""
+
+from api.ledger.book import (
+    Account,
+    Epoch,
+    NavRecord,
+    PositionRecord,
+    TradeRecord,
+    VaultBook,
+    replay,
+)
+from api.ledger.events import LogEvent
+
+__all__ = ["Account", "Epoch", "LogEvent", "NavRecord", "PositionRecord", "TradeRecord", "VaultBook", "replay"]

@@ -1,0 +1,11 @@
+"""One router per resource."""
+
+from fastapi import APIRouter
+
+from api.routes import accounts, audit, health, investors, stream, trades, vaults
+
+api_router = APIRouter()
+for module in (health, vaults, trades, investors, accounts, audit, stream):
+    api_router.include_router(module.router)
+
+__all__ = ["api_router"]

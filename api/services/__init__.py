@@ -1,0 +1,1 @@
+"""Read-side logic behind the routes: loading books, valuing them, shaping responses."""

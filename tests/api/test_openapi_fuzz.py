@@ -1,0 +1,76 @@
+"""Schemathesis against the served OpenAPI document: whatever it sends, no server error.
+
+The API runs as its own process (`python -m api.cli serve`) on the indexed scenario; the
+fuzzer is told the real vault and investor addresses (dictionaries) so that it reaches the
+data paths as well as the 404s and 422s of generated ones.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cohort.chain import Anvil, free_port
+from tests.api.conftest import MakeHarness
+from tests.api.scenario import Scenario
+
+ST = Path(sys.executable).with_name("st")
+
+
+@pytest.fixture
+def served(scenario: Scenario, make_harness: MakeHarness, sqlite_url: str, anvil: Anvil,
+           manifest_path: Path, tmp_path: Path) -> Iterator[str]:
+    with make_harness(sqlite_url) as h:
+        h.sync()
+    port = free_port()
+    log = (tmp_path / "api.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "--rpc-url", anvil.rpc_url, "--database-url", sqlite_url,
+         "--manifest", str(manifest_path), "serve", "--port", str(port), "--no-indexer"],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "api.log").read_text()
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+
+
+def test_schemathesis_finds_no_server_error(served: str, scenario: Scenario, tmp_path: Path) -> None:
+    addresses = ", ".join(f'"{a}"' for a in (scenario.vault.address, scenario.second.address))
+    people = ", ".join(f'"{a}"' for a in scenario.accounts)
+    (tmp_path / "schemathesis.toml").write_text(f"""
+[dictionaries.vaults]
+values = [{addresses}]
+
+[dictionaries.investors]
+values = [{people}]
+
+[parameters]
+"path.vault" = {{ dictionary = "vaults", probability = 0.7 }}
+"path.investor" = {{ dictionary = "investors", probability = 0.7 }}
+""")
+    result = subprocess.run(
+        [str(ST), "run", f"{served}/openapi.json", "--checks", "not_a_server_error,response_schema_conformance",
+         "--max-examples", "15", "--phases", "examples,coverage,fuzzing", "--seed", "7",
+         "--generation-database", "none", "--workers", "2", "--request-timeout", "30", "--no-color"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "passed" in output.lower()

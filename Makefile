@@ -27,6 +27,8 @@ help:
 	@echo "make setup   venv + npm packages + compile (idempotent)"
 	@echo "make devnet  start (or attach to) anvil on :8545 with Uniswap and Cohort; devnet-down stops it"
 	@echo "make lint    ruff, mypy and Slither"
+	@echo "make api     serve the API and indexer on the devnet (API_* settings)"
+	@echo "make keeper  run a keeper on the devnet (KEEPER_* settings, KEEPER_CONFIG=file)"
 	@echo "make bench   every benchmark; writes bench/results.json and BENCHMARKS.md"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -73,6 +75,12 @@ demo: setup
 
 bench: setup
 	$(BIN)/python -m scripts.bench
+
+api: setup
+	$(BIN)/cohort-api serve
+
+keeper: setup
+	$(BIN)/cohort-keeper run --config $(or $(KEEPER_CONFIG),keeper/keeper.example.toml)
 
 clean:
 	rm -rf .build .ape/packages contracts/.cache .devnet .pytest_cache .mypy_cache .ruff_cache

@@ -40,6 +40,8 @@ library Swaps {
         ISwapAdapter(t.adapter).swap(t.tokenIn, t.tokenOut, t.amountIn, t.minOut, t.path, t.deadline);
         uint256 spent = inBefore - IERC20(t.tokenIn).balanceOf(address(this));
         amountOut = IERC20(t.tokenOut).balanceOf(address(this)) - outBefore;
+        // exact input: events report amountIn, so what left the vault must be exactly that
+        if (spent != t.amountIn) revert ICohortVault.CohortTransferMismatch(t.tokenIn, t.amountIn, spent);
         if (amountOut < t.minOut) revert ICohortVault.CohortInsufficientOutput(amountOut, t.minOut);
         $.assets[t.tokenIn].holdings -= spent.toUint128();
         $.assets[t.tokenOut].holdings += amountOut.toUint128();

@@ -220,7 +220,7 @@ class DevChain:
         self._rpc("evm_setAutomine", [enabled])
 
     def set_chain_id(self, chain_id: int) -> None:
-        self._rpc("anvil_setChainId", [hex(chain_id)])
+        self._rpc("anvil_setChainId", [chain_id])
 
     def impersonate(self, address: str) -> None:
         self._rpc("anvil_impersonateAccount", [address])

@@ -12,6 +12,7 @@ import {ICohortVaultAdmin} from "./interfaces/ICohortVaultAdmin.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {Accounting} from "./libraries/Accounting.sol";
 import {Redemptions} from "./libraries/Redemptions.sol";
+import {SignalLib} from "./libraries/SignalLib.sol";
 import {Swaps} from "./libraries/Swaps.sol";
 import {Timelock} from "./libraries/Timelock.sol";
 import {VaultConfig} from "./libraries/VaultConfig.sol";
@@ -401,5 +402,10 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
 
     function pendingChange(bytes32 id) external view returns (uint256) {
         return VaultStorage.layout().pendingChanges[id];
+    }
+
+    /// @inheritdoc ICohortVaultAdmin
+    function tradeSignalTypehash() external pure returns (bytes32) {
+        return SignalLib.TRADE_SIGNAL_TYPEHASH;
     }
 }

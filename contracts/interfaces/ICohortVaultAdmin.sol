@@ -105,4 +105,6 @@ interface ICohortVaultAdmin {
     /// @notice True when `nonce` has been used or invalidated.
     function nonceUsed(uint256 nonce) external view returns (bool);
     function pendingChange(bytes32 id) external view returns (uint256 validAt);
+    /// @notice keccak256 of the EIP-712 type string of TradeSignal (see SignalLib).
+    function tradeSignalTypehash() external pure returns (bytes32);
 }

@@ -82,6 +82,8 @@ contract CohortVault is
         admin = admin_;
         epochStart = block.timestamp;
         epochLength = p.epochLength;
+        // The module is chosen by the factory (its immutable admin) and the selector is fixed.
+        // slither-disable-next-line controlled-delegatecall
         (bool ok, bytes memory reason) = admin_.delegatecall(abi.encodeCall(ICohortVaultAdmin.initialize, (p)));
         if (!ok) {
             assembly ("memory-safe") {
@@ -535,6 +537,9 @@ contract CohortVault is
     // ================================================================ signals
 
     /// @inheritdoc ICohortVault
+    /// @dev The loss budget is charged after the swap because the loss is measured from it; the
+    /// function is nonReentrant (Slither cannot read OpenZeppelin's transient-storage guard).
+    // slither-disable-next-line reentrancy-no-eth
     function executeSignal(TradeSignal calldata s, bytes calldata signature)
         external
         nonReentrant

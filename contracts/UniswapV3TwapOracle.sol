@@ -114,7 +114,7 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
         // ticks of each distinct token, read once: [token, twap, spot] per entry
         address[] memory seen = new address[](2 * n);
         int256[2][] memory ticks = new int256[2][](2 * n);
-        uint256 known;
+        uint256 known = 0;
         for (uint256 i; i < n; ++i) {
             QuoteRequest calldata r = requests[i];
             if (r.tokenIn == r.tokenOut) {

@@ -33,19 +33,19 @@ contract VaultFactory {
     address[] private _vaults;
     mapping(address vault => bool) public isVault;
 
-    constructor(address admin_, address[] memory chunks) {
-        if (chunks.length == 0) revert VaultFactoryNoChunks();
-        for (uint256 i; i < chunks.length; ++i) {
-            if (chunks[i].code.length < 2) revert VaultFactoryEmptyChunk(chunks[i]);
+    constructor(address admin_, address[] memory chunks_) {
+        if (chunks_.length == 0) revert VaultFactoryNoChunks();
+        for (uint256 i; i < chunks_.length; ++i) {
+            if (chunks_[i].code.length < 2) revert VaultFactoryEmptyChunk(chunks_[i]);
         }
         admin = admin_;
-        _chunks = chunks;
+        _chunks = chunks_;
         vaultCodeHash = keccak256(_creationCode());
     }
 
     /// @notice Deploys a vault with `params` at an address fixed by (creator, salt).
     function createVault(VaultParams calldata params, bytes32 salt) external returns (address vault) {
-        bytes memory init = abi.encodePacked(_creationCode(), abi.encode(params, admin));
+        bytes memory init = bytes.concat(_creationCode(), abi.encode(params, admin));
         bytes32 key = keccak256(abi.encode(msg.sender, salt)); // nobody can take another creator's address
         assembly ("memory-safe") {
             vault := create2(0, add(init, 32), mload(init), key)
@@ -62,7 +62,7 @@ contract VaultFactory {
 
     /// @notice The address `createVault(params, salt)` called by `creator` deploys to.
     function vaultAddress(VaultParams calldata params, bytes32 salt, address creator) external view returns (address) {
-        bytes32 initHash = keccak256(abi.encodePacked(_creationCode(), abi.encode(params, admin)));
+        bytes32 initHash = keccak256(bytes.concat(_creationCode(), abi.encode(params, admin)));
         bytes32 key = keccak256(abi.encode(creator, salt));
         return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(this), key, initHash)))));
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 from functools import cache
 from pathlib import Path
 
@@ -35,40 +34,38 @@ def from_private_key(key: str) -> LocalAccount:
 
 
 def from_keyfile(path: Path | str, passphrase: str | None = None) -> LocalAccount:
-    """A JSON keystore (the format Ape, geth and MetaMask export)."""
+    """A JSON keystore (the format Ape, geth and MetaMask export); asks for the passphrase if
+    none is given."""
     path = Path(path)
     if not path.exists():
         raise AccountError(f"keyfile {path} does not exist")
     data = json.loads(path.read_text())
     if passphrase is None:
-        passphrase = os.environ.get("COHORT_PASSPHRASE") or getpass.getpass(f"passphrase for {path.name}: ")
+        passphrase = getpass.getpass(f"passphrase for {path.name}: ")
     try:
         return Account.from_key(Account.decrypt(data, passphrase))
     except ValueError:
         raise AccountError(f"wrong passphrase for {path}") from None
 
 
-def ape_keyfile(alias: str) -> Path:
+def ape_keyfile(alias: str, data_folder: Path) -> Path:
     """Where Ape keeps the keyfile of account `alias` (`ape accounts generate/import`)."""
-    data_folder = Path(os.environ.get("APE_DATA_FOLDER") or Path.home() / ".ape")
     return data_folder / "accounts" / f"{alias}.json"
 
 
-def load(*, alias: str | None = None, keyfile: str | None = None, key_env: str | None = None,
-         dev_index: int | None = None) -> LocalAccount:
-    """One account from exactly one source: an Ape alias, a keyfile, an env var holding a
-    private key, or a devnet index."""
-    given = [x is not None for x in (alias, keyfile, key_env, dev_index)]
+def load(*, alias: str | None = None, keyfile: str | None = None, private_key: str | None = None,
+         dev_index: int | None = None, passphrase: str | None = None,
+         ape_data_folder: Path | None = None) -> LocalAccount:
+    """One account from exactly one source: an Ape alias, a keyfile, a private key, or a devnet
+    index."""
+    given = [x is not None for x in (alias, keyfile, private_key, dev_index)]
     if sum(given) != 1:
         raise AccountError("give exactly one of --account (Ape alias), --keyfile, --key-env, --dev-account")
     if alias is not None:
-        return from_keyfile(ape_keyfile(alias))
+        return from_keyfile(ape_keyfile(alias, ape_data_folder or Path.home() / ".ape"), passphrase)
     if keyfile is not None:
-        return from_keyfile(keyfile)
-    if key_env is not None:
-        value = os.environ.get(key_env)
-        if not value:
-            raise AccountError(f"environment variable {key_env} is not set")
-        return from_private_key(value)
+        return from_keyfile(keyfile, passphrase)
+    if private_key is not None:
+        return from_private_key(private_key)
     assert dev_index is not None
     return dev_account(dev_index)

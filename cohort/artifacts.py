@@ -8,7 +8,6 @@ is missing, the error says which command produces it.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 from cohort.errors import ArtifactNotFound
 
-REPO_ROOT = Path(os.environ.get("COHORT_ROOT", Path(__file__).resolve().parent.parent))
+REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_MANIFEST = REPO_ROOT / ".build" / "__local__.json"
 NODE_MODULES = REPO_ROOT / "node_modules"
 

@@ -8,7 +8,6 @@ and external tools read it. Its format is versioned (`format`) and documented in
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,11 +114,6 @@ class Manifest(_Model):
 
 def default_path(network: str = "local") -> Path:
     return DEPLOYMENTS_DIR / f"{network}.json"
-
-
-def manifest_path_from_env(network: str = "local") -> Path:
-    """`COHORT_MANIFEST` if set (the apps' settings pass it explicitly), else the default."""
-    return Path(os.environ.get("COHORT_MANIFEST") or default_path(network))
 
 
 def load(path: Path | str) -> Manifest:

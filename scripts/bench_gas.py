@@ -146,7 +146,7 @@ def measure_signals(b: Bench, metrics: dict[str, float]) -> None:
     }
     # warm-up shared by both sides: the vault holds WETH (its NAV reads a pool), each adapter has
     # approved the router, the nonce word is in use; the trader has approved both routers
-    for name, (adapter, path, out) in routes.items():
+    for adapter, path, out in routes.values():
         b.trade(v, "USDC", out, 500, adapter, path)
     trader = b.trader
     devnet.fund(b.w3, m, "USDC", trader, 10_000_000 * USDC)

@@ -80,8 +80,10 @@ bench: setup
 api: setup
 	$(BIN)/cohort-api serve
 
+# On the devnet the keeper is anvil's dev account #2 (a public key) unless KEEPER_PRIVATE_KEY is set.
 keeper: setup
-	$(BIN)/cohort-keeper run --config $(or $(KEEPER_CONFIG),keeper/keeper.example.toml)
+	KEEPER_PRIVATE_KEY=$${KEEPER_PRIVATE_KEY:-$$($(BIN)/python -c 'from cohort.accounts import dev_account; print(dev_account(2).key.hex())')} \
+		$(BIN)/cohort-keeper run --config $(or $(KEEPER_CONFIG),keeper/keeper.example.toml)
 
 clean:
 	rm -rf .build .ape/packages contracts/.cache .devnet .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,6 @@ path and a live quote. `down` stops the anvil that `up` started.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -17,10 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-from cohort import devnet
+from web3 import Web3
+
+from cohort import devnet, protocol
 from cohort import manifest as mf
+from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
 from cohort.chain import DEFAULT_RPC, Anvil, DevChain, connect, pid_alive, rpc_alive
+from cohort.deploy import has_code
 
 STATE_DIR = REPO_ROOT / ".devnet"
 PID_FILE = STATE_DIR / "anvil.pid"
@@ -37,6 +40,21 @@ def start_background_anvil(port: int) -> Anvil:
     assert anvil.process is not None
     PID_FILE.write_text(json.dumps({"pid": anvil.process.pid, "port": port}))
     return anvil
+
+
+def ensure_devnet_vault(w3: Web3, m: mf.Manifest, path: Path) -> mf.Manifest:
+    """Vault `alpha` with anvil's dev accounts in every role, so the CLI, `make keeper` and
+    `make api` have something to act on: owner #1, keeper #2, guardian #3, fee recipient #4,
+    manager #5 (their keys are public: devnet only)."""
+    info = m.cohort.vaults.get("alpha")
+    if info is not None and has_code(w3, info.address):
+        return m
+    _progress("creating vault 'alpha' (owner #1, keeper #2, guardian #3, fee recipient #4, manager #5)")
+    accounts = [dev_account(i).address for i in range(6)]
+    protocol.create_vault(w3, m, protocol.VaultConfig(), label="alpha", owner=accounts[1],
+                          manager=accounts[5], guardian=accounts[3], fee_recipient=accounts[4],
+                          keepers=[accounts[2]], sender=accounts[1], path=path)
+    return mf.load(path)
 
 
 def print_summary(m: mf.Manifest, path: Path, rpc_url: str) -> None:
@@ -71,10 +89,8 @@ def up(args: argparse.Namespace) -> int:
     DevChain(w3).align_clock()
     path = Path(args.manifest)
     m = devnet.bootstrap(w3, path, network=args.network, rpc_url=rpc_url, progress=_progress)
-    with contextlib.suppress(ImportError):
-        from cohort.protocol import ensure_protocol
-
-        m = ensure_protocol(w3, m, path, progress=_progress)
+    m = protocol.ensure_protocol(w3, m, path, progress=_progress)
+    m = ensure_devnet_vault(w3, m, path)
     print_summary(m, path, rpc_url)
     return 0
 

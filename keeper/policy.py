@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cohort.vault import RedemptionStatus  # the vault view, shared with the SDK
+
 BPS = 10_000
 GWEI = 10**9
 CANCEL_GAS = 21_000
@@ -258,17 +260,6 @@ class CircuitBreaker:
 
 
 # ==================================================================== duties
-
-
-@dataclass(frozen=True)
-class RedemptionStatus:
-    """`redemptionStatus()` of a vault."""
-
-    due: bool
-    epoch: int
-    assets_needed: int
-    base_available: int
-    matures_at: int
 
 
 class RedemptionStep(StrEnum):

@@ -49,11 +49,16 @@ contract VaultFactory {
         bytes32 key = keccak256(abi.encode(msg.sender, salt)); // nobody can take another creator's address
         assembly ("memory-safe") {
             vault := create2(0, add(init, 32), mload(init), key)
-            if iszero(vault) {
-                // bubble the constructor's own error (a named vault error)
-                returndatacopy(0, 0, returndatasize())
-                revert(0, returndatasize())
+        }
+        if (vault == address(0)) {
+            // the constructor's own (named) error if it reverted; else the address is taken
+            assembly ("memory-safe") {
+                if returndatasize() {
+                    returndatacopy(0, 0, returndatasize())
+                    revert(0, returndatasize())
+                }
             }
+            revert VaultFactoryCreateFailed();
         }
         isVault[vault] = true;
         _vaults.push(vault);

@@ -1,0 +1,45 @@
+"""`make demo EXIT=1` end to end: the whole scenario runs, every step is shown, the summary table
+equals what the API serves, and nothing is left running."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cohort.artifacts import REPO_ROOT
+from cohort.chain import pid_alive
+from scripts.demo import MATCH_LINE, STEPS
+
+DEMO_TIMEOUT_S = 240
+
+
+@pytest.mark.slow
+def test_the_demo_plays_every_step_and_its_summary_matches_the_api(tmp_path: Path) -> None:
+    state = tmp_path / "demo"
+    done = subprocess.run([sys.executable, "-m", "scripts.demo", "--exit", "--state-dir", str(state),
+                           "--rpc-port", "0", "--keeper-port", "0", "--api-port", "0"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S, check=False)
+    out = done.stdout
+    assert done.returncode == 0, f"demo failed ({done.returncode}):\n{out[-4000:]}\n{done.stderr[-4000:]}"
+
+    for number, title in enumerate(STEPS, start=1):
+        assert f"[{number:>2}/{len(STEPS)}] {title}" in out, f"step {number} ({title}) is missing"
+    # what each step is about actually happened, in the words the demo prints
+    for evidence in ("deposits", "POST http://", "keeper executed it in block", "limit <=", "oracle", "execution",
+                     "bad_signature", "(+8.00%)", "minted", "escrowed in epoch", "unwindForRedemptions()",
+                     "settleRedemptions()", "claims from alpha", "claimable", "pending"):
+        assert evidence in out, f"the output does not show {evidence!r}"
+    assert f"{MATCH_LINE}: 8 sub-accounts" in out
+    assert re.search(r"API: +http://127\.0\.0\.1:\d+ +\(OpenAPI docs: http://127\.0\.0\.1:\d+/docs\)", out)
+
+    stopped = re.search(r"^stopped (.+)$", out, re.MULTILINE)
+    assert stopped, "the demo did not say what it stopped"
+    pids = [int(p) for p in re.findall(r"\(pid (\d+)\)", stopped.group(1))]
+    assert len(pids) == 3, stopped.group(1)  # keeper, API, anvil
+    assert not [pid for pid in pids if pid_alive(pid)], "a process of the demo outlived it"
+    assert not (state / "demo.pid").exists()
+    assert {"keeper.log", "api.log", "anvil.log", "local.json", "keeper.toml"} <= {p.name for p in state.iterdir()}

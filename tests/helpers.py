@@ -15,14 +15,12 @@ from web3 import Web3
 
 from cohort import devnet, signals
 from cohort import manifest as mf
-from cohort.accounts import dev_account
-from cohort.chain import DevChain
 from cohort.errors import ContractRevert
-from cohort.tx import call, transact
-from cohort.uniswap import MAX_UINT256, UniswapV3, encode_v3_path
+from cohort.market import (
+    Market as Market,  # re-exported: moves real Uniswap prices (shared with the demo)
+)
+from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
-
-WHALE = 19  # dev account index that moves prices
 
 
 @contextlib.contextmanager
@@ -103,55 +101,6 @@ def _loose_limit(token_in: str, token_out: str) -> str:
 
 def with_field(signal: signals.TradeSignal, **changes: Any) -> signals.TradeSignal:
     return replace(signal, **changes)
-
-
-class Market:
-    """Moves real Uniswap V3 prices with swaps from a well-funded whale."""
-
-    def __init__(self, w3: Web3, m: mf.Manifest, v3: UniswapV3) -> None:
-        self.w3, self.m, self.v3 = w3, m, v3
-        self.whale = dev_account(WHALE).address
-        self.chain = DevChain(w3)
-
-    def swap(self, token_in: str, token_out: str, amount: int, fee: int = 3000) -> int:
-        tin = self.m.token(token_in).address
-        tout = self.m.token(token_out).address
-        fund(self.w3, self.m, token_in, self.whale, amount)
-        token = devnet.token(self.w3, self.m, token_in)
-        if call(token.functions.allowance(self.whale, self.v3.router.address)) < amount:
-            transact(token.functions.approve(self.v3.router.address, MAX_UINT256), self.whale)
-        fn = self.v3.router.functions.exactInput((encode_v3_path([tin, tout], [fee]), self.whale, 2**40, amount, 0))
-        out = int(call(fn, sender=self.whale))
-        transact(fn, self.whale)
-        return out
-
-    def spot_price(self, symbol: str, quote: str = "USDC") -> Decimal:
-        """Whole `quote` per whole `symbol` from QuoterV2 for a small amount."""
-        dec = self.m.token(symbol).decimals
-        out = self.v3.quote_exact_input_single(self.m.token(symbol).address, self.m.token(quote).address, 3000,
-                                               10**dec // 100)
-        return Decimal(out) * 100 / Decimal(10 ** self.m.token(quote).decimals) / Decimal(1 - 0.003)
-
-    def move(self, symbol: str, pct: float, quote: str = "USDC") -> None:
-        """Push `symbol`'s spot price by about `pct` percent (positive: up) with swaps."""
-        target = self.spot_price(symbol, quote) * Decimal(1 + pct / 100)
-        for _ in range(40):
-            price = self.spot_price(symbol, quote)
-            gap = (target - price) / price
-            if abs(gap) < Decimal("0.002"):
-                return
-            # about 1% of a 60M pool side moves the price about 2%: size in proportion
-            if gap > 0:
-                usd = int(min(abs(gap), Decimal("0.2")) * 30_000_000)
-                self.swap(quote, symbol, usd * 10 ** self.m.token(quote).decimals)
-            else:
-                qty = min(abs(gap), Decimal("0.2")) * 30_000_000 / price
-                self.swap(symbol, quote, int(qty * 10 ** self.m.token(symbol).decimals))
-        raise AssertionError(f"could not move {symbol} by {pct}%")
-
-    def settle_twap(self, seconds: int = 3600) -> None:
-        """Let time pass so the TWAP catches up with the spot price."""
-        self.chain.increase_time(seconds)
 
 
 def events(vault: Vault, receipt: Any, name: str) -> list[dict[str, Any]]:

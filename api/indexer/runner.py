@@ -44,6 +44,8 @@ from cohort import manifest as mf
 from cohort.errors import ChainUnavailable
 
 log = logging.getLogger("cohort.api.indexer")
+# how stale the stored "head seen at" stamp may get while nothing happens (for /health)
+HEAD_STAMP_REFRESH_S = 5.0
 
 _DECIMALS = "0x313ce567"
 _SYMBOL = "0x95d89b41"
@@ -197,8 +199,13 @@ class Indexer:
         with Session(self.engine) as session:
             state = self._state(session)
             head = rpc.block_number()
-            state.head_block, state.head_seen_at = head, time.time()
-            state.confirmations = self.settings.confirmations
+            now = time.time()
+            # an idle poll writes nothing unless the head moved or its stamp is getting old: a
+            # commit per poll grew the SQLite WAL forever while the chain stood still
+            if state.head_block != head or now - (state.head_seen_at or 0) >= HEAD_STAMP_REFRESH_S:
+                state.head_block, state.head_seen_at = head, now
+            if state.confirmations != self.settings.confirmations:
+                state.confirmations = self.settings.confirmations
             target = head - self.settings.confirmations
             if to_block is not None:
                 target = min(target, to_block)

@@ -294,10 +294,13 @@ def test_depositing_before_a_crystallisation_and_leaving_after_gains_nothing_ext
     market.move("WETH", 8)  # unrealised, uncrystallised gain before `late` arrives
     market.settle_twap()
     assert vault.pending_fee_shares()[1] > 0
-    late_shares = deposit(w3, deployment, vault, late, 100_000 * USDC)
+    fund(w3, deployment, "USDC", late, 100_000 * USDC)
+    receipt = vault.deposit(100_000 * USDC, late)
+    late_shares = events(vault, receipt, "Deposit")[0]["shares"]
+    entry = events(vault, receipt, "FeesAccrued")[0]  # the price both paid and held at, that block
     assert vault.pending_fee_shares()[1] == 0  # the deposit crystallised the earlier gain first
-    entry = events(vault, vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
-    assert entry["performanceShares"] == 0  # crystallising right after joining charges nothing
+    after = events(vault, vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
+    assert after["performanceShares"] == 0  # crystallising right after joining charges nothing
     early_shares = vault.balance_of(early)
     vault.request_redeem(late_shares, late)
     (settled,) = exit_all(vault, chain, roles)

@@ -17,18 +17,12 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 from web3.types import TxParams, TxReceipt
 
+from cohort.abi import canonical_type
 from cohort.artifacts import BUILD_MANIFEST, _build_manifest
 from cohort.errors import ContractRevert
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
-
-
-def _canonical_type(param: dict[str, Any]) -> str:
-    if param["type"].startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in param["components"])
-        return f"({inner}){param['type'][5:]}"
-    return str(param["type"])
 
 
 @cache
@@ -41,7 +35,7 @@ def error_registry() -> dict[bytes, tuple[str, list[str]]]:
         for item in ct.get("abi", []):
             if item.get("type") != "error":
                 continue
-            types = [_canonical_type(i) for i in item.get("inputs", [])]
+            types = [canonical_type(i) for i in item.get("inputs", [])]
             selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
             registry[selector] = (item["name"], types)
     return registry

@@ -13,30 +13,15 @@ from typing import Any, cast
 
 import eth_abi
 from eth_utils import (
-    collapse_if_tuple,
     event_abi_to_log_topic,
-    function_abi_to_4byte_selector,
     to_checksum_address,
 )
 
+from cohort.abi import AbiFunction, canonical_type, functions
 from cohort.vault import vault_abi
 from keeper.policy import Execution
 
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes)
-
-
-@dataclass(frozen=True)
-class AbiFunction:
-    name: str
-    selector: bytes
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-    def encode(self, *args: Any) -> str:
-        return "0x" + (self.selector + eth_abi.encode(list(self.inputs), list(args))).hex()
-
-    def decode(self, result: str) -> tuple[Any, ...]:
-        return tuple(eth_abi.decode(list(self.outputs), bytes.fromhex(result.removeprefix("0x"))))
 
 
 @dataclass(frozen=True)
@@ -54,17 +39,11 @@ class VaultAbi:
     """Encoders for every vault function (CohortVault + admin module) and TradeExecuted."""
 
     def __init__(self, abi: list[dict[str, Any]]) -> None:
-        self.functions: dict[str, AbiFunction] = {}
-        for item in abi:
-            if item.get("type") == "function" and item["name"] not in self.functions:
-                self.functions[item["name"]] = AbiFunction(
-                    name=item["name"], selector=function_abi_to_4byte_selector(cast(Any, item)),
-                    inputs=tuple(collapse_if_tuple(i) for i in item["inputs"]),
-                    outputs=tuple(collapse_if_tuple(o) for o in item.get("outputs", [])))
+        self.functions = functions(abi)
         event = next(i for i in abi if i.get("type") == "event" and i["name"] == "TradeExecuted")
         self.trade_executed = TradeExecutedEvent(
             topic="0x" + event_abi_to_log_topic(cast(Any, event)).hex(),
-            data_types=tuple(collapse_if_tuple(i) for i in event["inputs"] if not i["indexed"]))
+            data_types=tuple(canonical_type(i) for i in event["inputs"] if not i["indexed"]))
 
     def __getitem__(self, name: str) -> AbiFunction:
         return self.functions[name]

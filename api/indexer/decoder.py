@@ -16,6 +16,7 @@ from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
 from api.ledger.events import LogEvent
+from cohort.abi import canonical_type
 from cohort.artifacts import project_artifact
 from cohort.vault import vault_abi
 
@@ -25,13 +26,6 @@ Convert = Callable[[Any], Any]
 @lru_cache(maxsize=200_000)
 def checksum(address: str) -> str:
     return str(to_checksum_address(address))
-
-
-def canonical_type(param: dict[str, Any]) -> str:
-    typ = str(param["type"])
-    if typ.startswith("tuple"):
-        return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + typ[5:]
-    return typ
 
 
 def _converter(param: dict[str, Any]) -> Convert:

@@ -16,51 +16,25 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
-
-from api.indexer.decoder import canonical_type
 from api.indexer.rpc import Rpc
 from api.ledger.math import price_per_share, to_assets
+from cohort.abi import AbiFunction, functions
 from cohort.artifacts import project_artifact
 from cohort.errors import ChainUnavailable
 from cohort.vault import vault_abi
 
 
-@dataclass(frozen=True)
-class Function:
-    selector: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-    def encode(self, *args: Any) -> str:
-        return self.selector + (abi_encode(list(self.inputs), list(args)).hex() if self.inputs else "")
-
-    def decode(self, data: str) -> tuple[Any, ...]:
-        return tuple(abi_decode(list(self.outputs), bytes.fromhex(data[2:])))
-
-
 @cache
-def functions(contract: str) -> dict[str, Function]:
-    abi = vault_abi() if contract == "vault" else project_artifact(contract).abi
-    out: dict[str, Function] = {}
-    for item in abi:
-        if item.get("type") != "function":
-            continue
-        inputs = tuple(canonical_type(i) for i in item["inputs"])
-        signature = f"{item['name']}({','.join(inputs)})"
-        out.setdefault(item["name"], Function("0x" + keccak(text=signature)[:4].hex(), inputs,
-                                              tuple(canonical_type(o) for o in item["outputs"])))
-    return out
+def _functions(contract: str) -> dict[str, AbiFunction]:
+    return functions(vault_abi() if contract == "vault" else project_artifact(contract).abi)
 
 
-def vault_fn(name: str) -> Function:
-    return functions("vault")[name]
+def vault_fn(name: str) -> AbiFunction:
+    return _functions("vault")[name]
 
 
-def oracle_fn(name: str) -> Function:
-    return functions("UniswapV3TwapOracle")[name]
+def oracle_fn(name: str) -> AbiFunction:
+    return _functions("UniswapV3TwapOracle")[name]
 
 
 class CallFailed(Exception):
@@ -70,7 +44,7 @@ class CallFailed(Exception):
 @dataclass(frozen=True)
 class Call:
     to: str
-    fn: Function
+    fn: AbiFunction
     args: tuple[Any, ...] = ()
 
 

@@ -196,15 +196,16 @@ def sign(signal: TradeSignal, domain: Domain, account: LocalAccount) -> SignedSi
     return SignedSignal(domain.verifying_contract, domain.chain_id, signal, bytes(signed.signature), d)
 
 
-def recover(signed: SignedSignal, domain: Domain) -> str:
-    """The address that produced the signature (rejects malleable, high-s signatures)."""
+def recover(signed: SignedSignal, domain: Domain, signal_digest: bytes | None = None) -> str:
+    """The address that produced the signature (rejects malleable, high-s signatures).
+    `signal_digest`, when the caller has already computed it, saves computing it again."""
     sig = signed.signature
     if len(sig) != 65:
         raise SignalError(f"signature must be 65 bytes, got {len(sig)}")
     s = int.from_bytes(sig[32:64], "big")
     if s > SECP256K1_N // 2:
         raise SignalError("malleable signature (high s) is refused")
-    return str(Account._recover_hash(digest(signed.signal, domain), signature=sig))
+    return str(Account._recover_hash(signal_digest or digest(signed.signal, domain), signature=sig))
 
 
 def verify(signed: SignedSignal, domain: Domain, manager: str) -> bytes:
@@ -215,7 +216,7 @@ def verify(signed: SignedSignal, domain: Domain, manager: str) -> bytes:
     d = digest(signed.signal, domain)
     if signed.digest and signed.digest != d:
         raise SignalError("the digest does not match the signal and the vault's domain")
-    if recover(signed, domain).lower() != manager.lower():
+    if recover(signed, domain, d).lower() != manager.lower():
         raise SignalError("the signature is not the vault manager's")
     return d
 

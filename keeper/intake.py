@@ -141,7 +141,7 @@ class Verifier:
                 raise Rejection(BAD_SIGNATURE, f"the manager contract {info.manager} does not accept the signature")
             return
         try:
-            signer = signals.recover(signed, info.domain)
+            signer = signals.recover(signed, info.domain, digest)
         except SignalError as exc:
             raise Rejection(BAD_SIGNATURE, str(exc)) from None
         if signer.lower() != info.manager.lower():

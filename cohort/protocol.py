@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +156,3 @@ def two_hop_path(m: mf.Manifest, a: str, b: str, c: str) -> bytes:
 
 def v2_route(m: mf.Manifest, *symbols: str) -> bytes:
     return encode_v2_path([m.token(s).address for s in symbols])
-
-
-__all__ = ["RiskLimits", "VaultConfig", "create_vault", "ensure_protocol", "replace", "vault_params"]

@@ -131,7 +131,6 @@ def create_v3_pool(v3: UniswapV3, base: Contract, quote: Contract, fee: int, pri
                    cardinality: int = 200) -> Contract:
     """Create and initialise a V3 pool at `price`, raise its oracle cardinality and add a
     full-range position of `base_amount` + `quote_amount` (wei) from `sender`."""
-    w3 = v3.factory.w3
     dec_b = call(base.functions.decimals())
     dec_q = call(quote.functions.decimals())
     token0, token1 = sort_tokens(base.address, quote.address)
@@ -146,7 +145,6 @@ def create_v3_pool(v3: UniswapV3, base: Contract, quote: Contract, fee: int, pri
     lower, upper = full_range(fee)
     transact(v3.position_manager.functions.mint(
         (token0, token1, fee, lower, upper, amount0, amount1, 0, 0, sender, 2**40)), sender)
-    del w3
     return pool
 
 

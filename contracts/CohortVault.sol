@@ -18,6 +18,7 @@ import {ICohortVaultAdmin} from "./interfaces/ICohortVaultAdmin.sol";
 import {IERC7540Operator, IERC7540Redeem, IERC7575} from "./interfaces/IERC7540.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {Accounting} from "./libraries/Accounting.sol";
+import {BPS, WAD, RAY} from "./libraries/Constants.sol";
 import {Redemptions} from "./libraries/Redemptions.sol";
 import {SignalLib, TradeSignal} from "./libraries/SignalLib.sol";
 import {Swaps} from "./libraries/Swaps.sol";
@@ -53,9 +54,6 @@ contract CohortVault is
     using Swaps for VaultStorage.Layout;
     using VaultConfig for VaultStorage.Layout;
 
-    uint256 internal constant BPS = 10_000;
-    uint256 internal constant WAD = 1e18;
-    uint256 internal constant RAY = 1e27;
     bytes4 internal constant ERC7575_INTERFACE_ID = 0x2f0a18c5;
     /// @notice After an epoch has been matured this long, anyone may settle it.
     uint256 public constant SETTLE_GRACE = 7 days;

@@ -11,6 +11,7 @@ import {ICohortVault, AssetListing, EpochState, RiskLimits, VaultParams} from ".
 import {ICohortVaultAdmin} from "./interfaces/ICohortVaultAdmin.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {Accounting} from "./libraries/Accounting.sol";
+import {BPS, WAD} from "./libraries/Constants.sol";
 import {Redemptions} from "./libraries/Redemptions.sol";
 import {SignalLib} from "./libraries/SignalLib.sol";
 import {Swaps} from "./libraries/Swaps.sol";
@@ -32,8 +33,6 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     using Swaps for VaultStorage.Layout;
     using VaultConfig for VaultStorage.Layout;
 
-    uint256 internal constant BPS = 10_000;
-    uint256 internal constant WAD = 1e18;
     /// @notice Unwinds sell this much more than the settlement needs, to cover pool fees.
     uint256 public constant UNWIND_BUFFER_BPS = 100;
 

@@ -5,6 +5,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {ICohortVault, RiskLimits} from "../interfaces/ICohortVault.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {BPS, WAD} from "./Constants.sol";
 import {FeeMath} from "./FeeMath.sol";
 import {VaultStorage} from "./VaultStorage.sol";
 
@@ -14,8 +15,6 @@ import {VaultStorage} from "./VaultStorage.sol";
 library Accounting {
     using Math for uint256;
 
-    uint256 internal constant BPS = 10_000;
-    uint256 internal constant WAD = 1e18;
     /// @dev Shares have DECIMALS_OFFSET more decimals than the asset (OpenZeppelin's virtual offset).
     uint8 internal constant DECIMALS_OFFSET = 6;
     /// @dev Price per share is scaled so that 1e18 means one asset unit per share unit.

@@ -3,6 +3,8 @@ pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
+import {BPS} from "./Constants.sol";
+
 /// @title FeeMath
 /// @notice Pure fee arithmetic for Cohort vaults (see DESIGN.md, Fees). Fees are paid by minting
 /// shares, so every function returns shares to mint, rounding down (in favour of the investors
@@ -10,8 +12,6 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 library FeeMath {
     using Math for uint256;
 
-    /// @dev Basis points in one whole.
-    uint256 internal constant BPS = 10_000;
     /// @dev Seconds in the fee year.
     uint256 internal constant YEAR = 365 days;
     /// @dev Caps on the fee rates, in bps.

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {EpochState} from "../interfaces/ICohortVault.sol";
+import {RAY} from "./Constants.sol";
 import {VaultStorage} from "./VaultStorage.sol";
 
 /// @title Redemptions
@@ -14,7 +15,6 @@ import {VaultStorage} from "./VaultStorage.sol";
 library Redemptions {
     using Math for uint256;
 
-    uint256 internal constant RAY = 1e27;
 
     function settledOf(uint256 units, uint256 remainingRay, uint256 assetsPerUnitRay)
         internal

@@ -9,6 +9,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICohortVault, RiskLimits} from "../interfaces/ICohortVault.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {ISwapAdapter} from "../interfaces/ISwapAdapter.sol";
+import {BPS} from "./Constants.sol";
 import {VaultStorage} from "./VaultStorage.sol";
 
 /// @title Swaps
@@ -19,7 +20,6 @@ library Swaps {
     using SafeCast for uint256;
     using SafeERC20 for IERC20;
 
-    uint256 internal constant BPS = 10_000;
     uint8 internal constant REASON_UNWIND = 0;
     uint8 internal constant REASON_DERISK = 1;
 

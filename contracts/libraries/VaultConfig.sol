@@ -6,13 +6,13 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 import {ICohortVault, AssetListing, RiskLimits} from "../interfaces/ICohortVault.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {ISwapAdapter} from "../interfaces/ISwapAdapter.sol";
+import {BPS} from "./Constants.sol";
 import {FeeMath} from "./FeeMath.sol";
 import {VaultStorage} from "./VaultStorage.sol";
 
 /// @title VaultConfig
 /// @notice Validation, write and event of every vault parameter: the one place their bounds live.
 library VaultConfig {
-    uint256 internal constant BPS = 10_000;
     uint256 internal constant MAX_ASSETS = 8;
     uint256 internal constant MAX_TIMELOCK = 30 days;
     uint256 internal constant MAX_NOTICE = 90 days;

@@ -17,6 +17,7 @@ import {ICohortVault, VaultParams, EpochState} from "./interfaces/ICohortVault.s
 import {ICohortVaultAdmin} from "./interfaces/ICohortVaultAdmin.sol";
 import {IERC7540Operator, IERC7540Redeem, IERC7575} from "./interfaces/IERC7540.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {ISwapAdapter} from "./interfaces/ISwapAdapter.sol";
 import {Accounting} from "./libraries/Accounting.sol";
 import {BPS, WAD, RAY} from "./libraries/Constants.sol";
 import {Redemptions} from "./libraries/Redemptions.sol";
@@ -56,7 +57,7 @@ contract CohortVault is
 
     bytes4 internal constant ERC7575_INTERFACE_ID = 0x2f0a18c5;
     /// @notice After an epoch has been matured this long, anyone may settle it.
-    uint256 public constant SETTLE_GRACE = 7 days;
+    uint256 public constant SETTLE_GRACE = Redemptions.SETTLE_GRACE;
 
     /// @notice The price oracle (Uniswap V3 TWAPs behind IPriceOracle).
     IPriceOracle public immutable oracle;
@@ -127,11 +128,11 @@ contract CohortVault is
 
     // ================================================================ ERC-4626: views
 
-    /// @notice NAV: base holdings plus every listed asset's holdings at its TWAP price. Never
-    /// reverts: an asset whose oracle cannot answer is left out of this view (state-changing
-    /// operations revert instead).
+    /// @notice NAV: base holdings plus every listed asset's holdings at its TWAP price. Reverts with
+    /// the oracle's named error when a held asset cannot be priced, rather than answer a NAV that
+    /// leaves it out; `valuation()` answers anyway, with a health flag. max* never revert.
     function totalAssets() public view override returns (uint256 nav) {
-        (nav,) = _nav(Accounting.VIEW);
+        (nav,) = _nav(Accounting.TRADE);
     }
 
     /// @notice Zero while paused, while the oracle is unhealthy (deposits would revert), or when
@@ -186,10 +187,11 @@ contract CohortVault is
         return Accounting.DECIMALS_OFFSET;
     }
 
-    /// @dev NAV (VIEW) and the supply after the fee shares an accrual now would mint.
+    /// @dev NAV (reverting when an asset cannot be priced) and the supply after the fee shares an
+    /// accrual now would mint.
     function _previewState() private view returns (uint256 nav, uint256 supply) {
         VaultStorage.Layout storage $ = VaultStorage.layout();
-        (nav,) = _nav(Accounting.VIEW);
+        (nav,) = _nav(Accounting.TRADE);
         supply = totalSupply();
         (uint256 management, uint256 performance,,) = $.computeFees(nav, supply);
         supply += management + performance;
@@ -264,7 +266,7 @@ contract CohortVault is
     /// @inheritdoc ICohortVault
     function pendingFeeShares() external view returns (uint256 managementShares, uint256 performanceShares) {
         VaultStorage.Layout storage $ = VaultStorage.layout();
-        (uint256 nav,) = _nav(Accounting.VIEW);
+        (uint256 nav,) = _nav(Accounting.TRADE);
         (managementShares, performanceShares,,) = $.computeFees(nav, totalSupply());
     }
 
@@ -312,7 +314,8 @@ contract CohortVault is
     /// @inheritdoc IERC7540Redeem
     /// @dev Requests join the open epoch; all requests of a controller are aggregated
     /// (requestId 0). A controller with an unsettled request in an older epoch must wait for it
-    /// or cancel it first, so nobody can move another investor's place in the queue.
+    /// or cancel it first, so nobody can move another investor's place in the queue. A controller
+    /// other than `owner_` must be the sender or have made the sender its operator.
     function requestRedeem(uint256 shares, address controller, address owner_)
         external
         nonReentrant
@@ -321,6 +324,11 @@ contract CohortVault is
         if (shares == 0) revert CohortZeroShares();
         if (controller == address(0)) revert CohortZeroAddress();
         VaultStorage.Layout storage $ = VaultStorage.layout();
+        // naming another controller needs its consent (the sender is it or its operator): a request
+        // forced on someone would block their own until they cancel it
+        if (controller != owner_ && msg.sender != controller && !$.operators[controller][msg.sender]) {
+            revert CohortNotControllerOrOperator(msg.sender, controller);
+        }
         if (msg.sender != owner_ && !$.operators[owner_][msg.sender]) _spendAllowance(owner_, msg.sender, shares);
         uint256 epoch = currentEpoch();
         VaultStorage.Request memory req = $.checkpoint(controller);
@@ -499,8 +507,9 @@ contract CohortVault is
         uint256 budget = gated ? _gateBudget(nav) : value;
         uint256 baseFree = $.assets[asset()].holdings;
         uint256 pay = Math.min(Math.min(value, budget), baseFree);
-        // the gate window is spent, or the keeper has not raised the base asset yet
-        if (pay == 0) revert CohortNoSettlementCapacity(budget, baseFree);
+        // the gate window is spent, or the keeper has not raised the base asset yet; an escrow worth
+        // nothing (dust) settles whole for nothing, so it can never hold up the epochs behind it
+        if (pay == 0 && value != 0) revert CohortNoSettlementCapacity(budget, baseFree);
         if (pay == value) {
             (burned, assets) = (ep.escrow, value);
             ep.remainingRay = 0;
@@ -526,7 +535,7 @@ contract CohortVault is
         VaultStorage.Layout storage $ = VaultStorage.layout();
         VaultStorage.Gate memory g = $.gate;
         if (block.timestamp >= g.windowStart + epochLength) {
-            g = VaultStorage.Gate(uint64(block.timestamp), nav.mulDiv($.queue.gateBps, BPS).toUint128());
+            g = VaultStorage.Gate(uint64(block.timestamp), Accounting.gateAllowance(nav, $.queue.gateBps).toUint128());
             $.gate = g;
         }
         return g.remaining;
@@ -554,7 +563,8 @@ contract CohortVault is
         _checkSignal(s, risk.limits.maxSlippageBps);
 
         address base = asset();
-        Accounting.Valuation memory v = $.valuation(oracle, base, Accounting.TRADE, s.tokenIn, s.tokenOut);
+        // STRICT: a spot price away from its TWAP (the NAV's or the trade's own) refuses the trade
+        Accounting.Valuation memory v = $.valuation(oracle, base, Accounting.STRICT, s.tokenIn, s.tokenOut);
         uint256 supply = totalSupply();
         if (risk.riskOff || $.breached(v.nav, supply)) {
             // risk-off: only trades into the base asset pass
@@ -562,8 +572,9 @@ contract CohortVault is
             if (!risk.riskOff) $.enterRiskOff(v.nav, supply);
         }
         uint256 amountIn = _signalAmountIn(s, v);
-        // oracle prices are linear in the amount: scale the quotes of the whole holding
-        uint256 oracleOut = v.heldInQuote.mulDiv(amountIn, v.heldIn);
+        // oracle prices are linear in the amount: scale the quote of the whole holding, at the
+        // better for the vault of TWAP and spot
+        uint256 oracleOut = Accounting.betterOut(v.heldInQuote, v.quoteDeviation).mulDiv(amountIn, v.heldIn);
         uint256 valueIn = v.heldInValue.mulDiv(amountIn, v.heldIn, Math.Rounding.Ceil);
         uint256 maxValue = v.nav.mulDiv(risk.limits.maxTradeBps, BPS);
         if (valueIn > maxValue) revert CohortTradeTooLarge(valueIn, maxValue);
@@ -571,7 +582,7 @@ contract CohortVault is
         amountOut = _trade(s, amountIn, _minOut(s, amountIn, oracleOut));
         uint256 loss =
             amountOut >= oracleOut ? 0 : (oracleOut - amountOut).mulDiv(valueIn, oracleOut, Math.Rounding.Ceil);
-        if (loss != 0) _spendLossBudget(loss, v.nav);
+        $.chargeLoss(loss, v.nav);
         emit TradeExecuted(
             digest, s.nonce, msg.sender, s.tokenIn, s.tokenOut, amountIn, amountOut, oracleOut, s.limitPrice, loss
         );
@@ -595,14 +606,6 @@ contract CohortVault is
         if (minOut == 0) revert CohortZeroMinimum();
     }
 
-    /// @dev Rolling loss budget (a leaky bucket: lossBudgetBps of NAV, refilled over lossWindow).
-    function _spendLossBudget(uint256 loss, uint256 nav) private {
-        VaultStorage.Layout storage $ = VaultStorage.layout();
-        (uint256 used, uint256 capacity) = $.lossBudget(nav);
-        if (used + loss > capacity) revert CohortLossBudgetExceeded(loss, capacity > used ? capacity - used : 0);
-        $.loss = VaultStorage.LossState((used + loss).toUint128(), uint64(block.timestamp));
-    }
-
     /// @dev ECDSA first (no malleable signatures); ERC-1271 when the manager is a contract.
     function _checkSigner(address signer, bytes32 digest, bytes calldata signature) private view {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
@@ -619,6 +622,12 @@ contract CohortVault is
         if (!$.assets[s.tokenIn].listed) revert CohortAssetNotListed(s.tokenIn);
         if (!$.assets[s.tokenOut].listed) revert CohortAssetNotListed(s.tokenOut);
         if (!$.adapters[s.adapter]) revert CohortAdapterNotAllowed(s.adapter);
+        // every token a route passes through is one the vault lists: no detour through pools the
+        // manager controls
+        address[] memory hops = ISwapAdapter(s.adapter).validatePath(s.tokenIn, s.tokenOut, s.path);
+        for (uint256 i; i < hops.length; ++i) {
+            if (!$.assets[hops[i]].listed) revert CohortRouteTokenNotListed(hops[i]);
+        }
         if (s.sizeMode > SignalLib.SIZE_OF_NAV || s.sizeBps == 0 || s.sizeBps > BPS) {
             revert CohortInvalidSize(s.sizeMode, s.sizeBps);
         }

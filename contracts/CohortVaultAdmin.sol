@@ -250,16 +250,22 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
         VaultStorage.Gate memory g = $.gate;
         uint256 budget = escrow == supply
             ? value // no gate when every share is redeeming
-            : block.timestamp >= g.windowStart + vault.epochLength() ? nav.mulDiv($.queue.gateBps, BPS) : g.remaining;
+            : block.timestamp >= g.windowStart + vault.epochLength()
+                ? Accounting.gateAllowance(nav, $.queue.gateBps)
+                : g.remaining;
         assetsNeeded = Math.min(value, budget);
     }
 
     /// @inheritdoc ICohortVaultAdmin
-    /// @dev Sells the fraction needed/NAV (plus UNWIND_BUFFER_BPS) of every held asset.
+    /// @dev Sells the fraction needed/NAV (plus UNWIND_BUFFER_BPS) of every held asset. Keepers
+    /// only, until the epoch has been matured for SETTLE_GRACE: then anyone, so investors can leave
+    /// without a keeper.
     function unwindForRedemptions() external onlyDelegated nonReentrant {
         VaultStorage.Layout storage $ = VaultStorage.layout();
-        if (!$.keepers[msg.sender]) revert ICohortVault.CohortNotKeeper(msg.sender);
-        (bool due,, uint256 needed, uint256 baseFree,) = redemptionStatus();
+        (bool due,, uint256 needed, uint256 baseFree, uint256 maturesAt) = redemptionStatus();
+        if (!$.keepers[msg.sender] && (!due || block.timestamp < maturesAt + Redemptions.SETTLE_GRACE)) {
+            revert ICohortVault.CohortNotKeeper(msg.sender);
+        }
         if (!due || needed <= baseFree) revert ICohortVault.CohortNoUnwindNeeded();
         (uint256 nav,) = _nav($, Accounting.TRADE);
         uint256 fraction =
@@ -269,13 +275,15 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
             address a = $.assetList[i];
             uint256 amountIn = uint256($.assets[a].holdings).mulDiv(fraction, WAD, Math.Rounding.Ceil);
             // dust (worth under a millionth of the need) is left alone rather than failing the unwind
-            if (amountIn != 0) $.sellForBase(a, amountIn, Swaps.REASON_UNWIND, needed / 1e6 + 1);
+            if (amountIn != 0) $.sellForBase(a, amountIn, Swaps.REASON_UNWIND, needed / 1e6 + 1, nav);
         }
     }
 
-    /// @dev Enters risk-off if the breaker condition holds, else reverts with the numbers.
-    function _requireBreach(VaultStorage.Layout storage $) private {
-        (uint256 nav,) = _nav($, Accounting.TRADE);
+    /// @dev NAV; enters risk-off if not yet there and the breaker condition holds, else reverts
+    /// with the numbers.
+    function _requireRiskOff(VaultStorage.Layout storage $) private returns (uint256 nav) {
+        (nav,) = _nav($, Accounting.TRADE);
+        if ($.risk.riskOff) return nav;
         uint256 supply = _supply();
         if (!$.breached(nav, supply)) {
             revert ICohortVault.CohortBreakerNotTripped(Accounting.pps(nav, supply), $.breakerThreshold());
@@ -286,7 +294,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     /// @inheritdoc ICohortVaultAdmin
     function tripBreaker() external onlyDelegated nonReentrant {
         VaultStorage.Layout storage $ = VaultStorage.layout();
-        if (!$.risk.riskOff) _requireBreach($);
+        if (!$.risk.riskOff) _requireRiskOff($);
     }
 
     /// @inheritdoc ICohortVaultAdmin
@@ -295,9 +303,9 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
         if ($.risk.paused) revert ICohortVault.CohortPaused();
         if (bps == 0 || bps > BPS) revert ICohortVault.CohortInvalidParameter("bps", bps);
         if (asset_ == $.base || !$.assets[asset_].listed) revert ICohortVault.CohortAssetNotListed(asset_);
-        if (!$.risk.riskOff) _requireBreach($);
+        uint256 nav = _requireRiskOff($);
         uint256 amountIn = uint256($.assets[asset_].holdings).mulDiv(bps, BPS);
-        if (amountIn != 0) amountOut = $.sellForBase(asset_, amountIn, Swaps.REASON_DERISK, 1);
+        if (amountIn != 0) amountOut = $.sellForBase(asset_, amountIn, Swaps.REASON_DERISK, 1, nav);
         if (amountOut == 0) revert ICohortVault.CohortZeroAmount();
     }
 

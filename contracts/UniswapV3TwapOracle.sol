@@ -26,10 +26,27 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
     /// @notice Thrown when a feed's pool does not hold `token`, or would create a loop or too long a chain.
     error OracleInvalidFeed(address token, address pool);
 
+    /// @notice Thrown when another change of `token`'s feed is queued, or this one is not due yet.
+    error OracleFeedChangePending(address token, address pool, uint256 validAt);
+
     event FeedSet(address indexed token, address indexed pool, address indexed quoteToken);
     event FeedRemoved(address indexed token);
+    /// @notice A change of an existing feed (`pool` zero: its removal) applies from `validAt`.
+    event FeedChangeQueued(address indexed token, address indexed pool, uint256 validAt);
+    event FeedChangeCancelled(address indexed token, address indexed pool);
 
     uint256 public constant MAX_HOPS = 3;
+    /// @notice Repointing or removing an existing feed waits this long: at least the longest timelock a
+    /// vault may have (VaultConfig.MAX_TIMELOCK), so every vault's investors see it coming and can leave.
+    uint256 public constant FEED_TIMELOCK = 30 days;
+    /// @notice A queued feed change not applied within this long after it became due expires.
+    uint256 public constant FEED_GRACE = 14 days;
+
+    /// @dev The one queued change per token: its new pool (zero: removal) and when it applies.
+    struct PendingFeed {
+        address pool;
+        uint64 validAt;
+    }
 
     /// @notice The token every price is expressed in first.
     address public immutable numeraire;
@@ -43,6 +60,7 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
 
     mapping(address token => Feed) private _feeds;
     mapping(address token => address) private _quoteTokens; // the pool's other token: the next step
+    mapping(address token => PendingFeed) private _pending;
 
     constructor(address owner_, address numeraire_) Ownable(owner_) {
         numeraire = numeraire_;
@@ -50,13 +68,64 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
 
     // ------------------------------------------------------------------ configuration
 
-    /// @notice Prices `token` through `pool`, whose other token must be the numeraire or priced.
+    /// @notice Prices `token` through `pool`, whose other token must be the numeraire or priced. A
+    /// first feed applies at once (no vault can hold an unpriced token); repointing an existing feed
+    /// is queued by the first call and applied by the same call after FEED_TIMELOCK.
     function setFeed(address token, address pool) external onlyOwner {
         if (token == numeraire || pool == address(0)) revert OracleInvalidFeed(token, pool);
+        (address quoteToken, bool tokenIsToken0) = _checkFeed(token, pool);
+        if (_feeds[token].pool != address(0) && !_due(token, pool)) return;
+        _feeds[token] = Feed(pool, tokenIsToken0, quoteToken == numeraire);
+        _quoteTokens[token] = quoteToken;
+        emit FeedSet(token, pool, quoteToken);
+    }
+
+    /// @notice Removes `token`'s feed: queued by the first call, applied by the same call after FEED_TIMELOCK.
+    function removeFeed(address token) external onlyOwner {
+        if (_feeds[token].pool == address(0)) revert OracleNoFeed(token);
+        if (!_due(token, address(0))) return;
+        delete _feeds[token];
+        delete _quoteTokens[token];
+        emit FeedRemoved(token);
+    }
+
+    /// @notice Drops the queued change of `token`'s feed.
+    function cancelFeedChange(address token) external onlyOwner {
+        PendingFeed memory p = _pending[token];
+        if (p.validAt == 0) revert OracleFeedChangePending(token, address(0), 0);
+        delete _pending[token];
+        emit FeedChangeCancelled(token, p.pool);
+    }
+
+    /// @notice The queued change of `token`'s feed (validAt zero: none).
+    function pendingFeed(address token) external view returns (address pool, uint256 validAt) {
+        PendingFeed memory p = _pending[token];
+        return (p.pool, p.validAt);
+    }
+
+    /// @dev True when the change of `token`'s feed to `pool` was queued and is due now (and clears
+    /// it); otherwise queues it (afresh when it expired) and returns false.
+    function _due(address token, address pool) private returns (bool) {
+        PendingFeed memory p = _pending[token];
+        if (p.validAt != 0) {
+            if (p.pool != pool || block.timestamp < p.validAt) revert OracleFeedChangePending(token, p.pool, p.validAt);
+            if (block.timestamp <= p.validAt + FEED_GRACE) {
+                delete _pending[token];
+                return true;
+            }
+        }
+        uint256 validAt = block.timestamp + FEED_TIMELOCK;
+        _pending[token] = PendingFeed(pool, uint64(validAt));
+        emit FeedChangeQueued(token, pool, validAt);
+        return false;
+    }
+
+    function _checkFeed(address token, address pool) private view returns (address quoteToken, bool tokenIsToken0) {
         address t0 = IUniswapV3PoolOracle(pool).token0();
         address t1 = IUniswapV3PoolOracle(pool).token1();
         if (token != t0 && token != t1) revert OracleInvalidFeed(token, pool);
-        address quoteToken = token == t0 ? t1 : t0;
+        quoteToken = token == t0 ? t1 : t0;
+        tokenIsToken0 = token == t0;
         // The chain from the quote token must reach the numeraire, without `token`, within MAX_HOPS.
         address step = quoteToken;
         for (uint256 hops = 1; step != numeraire; ++hops) {
@@ -65,15 +134,6 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
             }
             step = _quoteTokens[step];
         }
-        _feeds[token] = Feed(pool, token == t0, quoteToken == numeraire);
-        _quoteTokens[token] = quoteToken;
-        emit FeedSet(token, pool, quoteToken);
-    }
-
-    function removeFeed(address token) external onlyOwner {
-        delete _feeds[token];
-        delete _quoteTokens[token];
-        emit FeedRemoved(token);
     }
 
     function feedOf(address token) external view returns (address pool, address quoteToken) {
@@ -91,7 +151,7 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
     function quote(address tokenIn, uint256 amountIn, address tokenOut, uint32 window)
         external
         view
-        returns (uint256 amountOut, uint256 deviationTicks)
+        returns (uint256 amountOut, int256 deviationTicks)
     {
         if (tokenIn == tokenOut) return (amountIn, 0);
         (int256 twapIn, int256 spotIn) = _ticks(tokenIn, window);
@@ -99,8 +159,7 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
         // the same arithmetic as quoteMany's loop, written twice on purpose: a shared helper
         // taking the ticks as memory arrays costs every deposit ~600 gas (measured)
         int256 twap = twapIn - twapOut; // tokenIn priced in tokenOut
-        int256 deviation = (spotIn - spotOut) - twap;
-        deviationTicks = uint256(deviation < 0 ? -deviation : deviation);
+        deviationTicks = (spotIn - spotOut) - twap;
         amountOut = quoteAtTick(twap, amountIn);
     }
 
@@ -108,11 +167,11 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
     function quoteMany(QuoteRequest[] calldata requests, uint32 window)
         external
         view
-        returns (uint256[] memory amountsOut, uint256[] memory deviationTicks)
+        returns (uint256[] memory amountsOut, int256[] memory deviationTicks)
     {
         uint256 n = requests.length;
         amountsOut = new uint256[](n);
-        deviationTicks = new uint256[](n);
+        deviationTicks = new int256[](n);
         // ticks of each distinct token, read once: [token, twap, spot] per entry
         address[] memory seen = new address[](2 * n);
         int256[2][] memory ticks = new int256[2][](2 * n);
@@ -128,8 +187,7 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
             (tin, known) = _cachedTicks(r.tokenIn, window, seen, ticks, known);
             (tout, known) = _cachedTicks(r.tokenOut, window, seen, ticks, known);
             int256 twap = tin[0] - tout[0];
-            int256 deviation = (tin[1] - tout[1]) - twap;
-            deviationTicks[i] = uint256(deviation < 0 ? -deviation : deviation);
+            deviationTicks[i] = (tin[1] - tout[1]) - twap;
             amountsOut[i] = quoteAtTick(twap, r.amountIn);
         }
     }

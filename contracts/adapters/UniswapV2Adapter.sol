@@ -59,10 +59,19 @@ contract UniswapV2Adapter is ISwapAdapter {
     }
 
     /// @inheritdoc ISwapAdapter
-    function validatePath(address tokenIn, address tokenOut, bytes calldata path) public pure {
+    function validatePath(address tokenIn, address tokenOut, bytes calldata path)
+        public
+        pure
+        returns (address[] memory hops)
+    {
         if (path.length < 2 * ADDR || path.length % ADDR != 0) revert AdapterInvalidPath(tokenIn, tokenOut);
         if (address(bytes20(path[:ADDR])) != tokenIn || address(bytes20(path[path.length - ADDR:])) != tokenOut) {
             revert AdapterInvalidPath(tokenIn, tokenOut);
+        }
+        uint256 n = path.length / ADDR - 2; // tokens strictly between tokenIn and tokenOut
+        hops = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            hops[i] = address(bytes20(path[(i + 1) * ADDR:(i + 2) * ADDR]));
         }
     }
 }

@@ -65,10 +65,20 @@ contract UniswapV3Adapter is ISwapAdapter {
     }
 
     /// @inheritdoc ISwapAdapter
-    function validatePath(address tokenIn, address tokenOut, bytes calldata path) public pure {
+    function validatePath(address tokenIn, address tokenOut, bytes calldata path)
+        public
+        pure
+        returns (address[] memory hops)
+    {
         if (path.length < ADDR + HOP || (path.length - ADDR) % HOP != 0) revert AdapterInvalidPath(tokenIn, tokenOut);
         if (address(bytes20(path[:ADDR])) != tokenIn || address(bytes20(path[path.length - ADDR:])) != tokenOut) {
             revert AdapterInvalidPath(tokenIn, tokenOut);
+        }
+        uint256 n = (path.length - ADDR) / HOP - 1; // tokens strictly between tokenIn and tokenOut
+        hops = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 at = (i + 1) * HOP; // each token follows its hop's 3-byte fee
+            hops[i] = address(bytes20(path[at:at + ADDR]));
         }
     }
 }

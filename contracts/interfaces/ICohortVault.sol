@@ -76,6 +76,8 @@ interface ICohortVault {
     error CohortOracleFailed(address asset);
     error CohortTimelockPending(bytes32 id, uint256 validAt);
     error CohortNoPendingChange(bytes32 id);
+    /// @notice A signal's route passes through `token`, which the vault does not list.
+    error CohortRouteTokenNotListed(address token);
     error CohortTooManyAssets(uint256 max);
     error CohortAssetNotListed(address asset);
     error CohortAssetAlreadyListed(address asset);
@@ -166,6 +168,8 @@ interface ICohortVault {
     event PausedSet(bool paused);
     event ChangeSubmitted(bytes32 indexed id, bytes data, uint256 validAt);
     event ChangeRevoked(bytes32 indexed id);
+    /// @notice A queued change was not applied within Timelock.GRACE of `validAt`; it is queued afresh.
+    event ChangeExpired(bytes32 indexed id, uint256 validAt);
 
     // ------------------------------------------------------------------ fees
     /// @notice Crystallises management and performance fees now (anyone may call).

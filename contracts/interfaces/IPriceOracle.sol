@@ -22,19 +22,20 @@ interface IPriceOracle {
     /// @notice Values `amountIn` of `tokenIn` in `tokenOut` at the time-weighted average price over
     /// the last `window` seconds, rounding down.
     /// @return amountOut The value, in `tokenOut` wei.
-    /// @return deviationTicks How far the spot price is from that average, in ticks
-    /// (one tick is a factor of 1.0001, so 100 ticks is about 1%).
+    /// @return deviationTicks The spot price less that average, in ticks of `tokenIn` priced in
+    /// `tokenOut` (one tick is a factor of 1.0001, so 100 ticks is about 1%; positive: at spot
+    /// `amountIn` is worth more `tokenOut` than at the average).
     function quote(address tokenIn, uint256 amountIn, address tokenOut, uint32 window)
         external
         view
-        returns (uint256 amountOut, uint256 deviationTicks);
+        returns (uint256 amountOut, int256 deviationTicks);
 
     /// @notice `quote` for every request in one call; each price source is read once however
     /// many requests use it (a vault values all its holdings and a trade in a single call).
     function quoteMany(QuoteRequest[] calldata requests, uint32 window)
         external
         view
-        returns (uint256[] memory amountsOut, uint256[] memory deviationTicks);
+        returns (uint256[] memory amountsOut, int256[] memory deviationTicks);
 
     /// @notice True when `token` can be priced (it is the numeraire or has a feed).
     function hasFeed(address token) external view returns (bool);

@@ -25,5 +25,10 @@ interface ISwapAdapter {
     ) external returns (uint256 amountOut);
 
     /// @notice Reverts with AdapterInvalidPath unless `path` leads from `tokenIn` to `tokenOut`.
-    function validatePath(address tokenIn, address tokenOut, bytes calldata path) external view;
+    /// @return hops The tokens the path passes through between them, in order (a vault checks
+    /// that it lists each one).
+    function validatePath(address tokenIn, address tokenOut, bytes calldata path)
+        external
+        view
+        returns (address[] memory hops);
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ICohortVault, RiskLimits} from "../interfaces/ICohortVault.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
@@ -14,6 +15,7 @@ import {VaultStorage} from "./VaultStorage.sol";
 /// rules CohortVault and its admin module share.
 library Accounting {
     using Math for uint256;
+    using SafeCast for uint256;
 
     /// @dev Shares have DECIMALS_OFFSET more decimals than the asset (OpenZeppelin's virtual offset).
     uint8 internal constant DECIMALS_OFFSET = 6;
@@ -32,6 +34,7 @@ library Accounting {
         uint256 heldIn;
         uint256 heldInValue;
         uint256 heldInQuote;
+        int256 quoteDeviation; // spot less TWAP of the heldInQuote price, in ticks
     }
 
     /// @notice NAV = base holdings + every listed asset's holdings at its TWAP price.
@@ -73,18 +76,19 @@ library Accounting {
             mstore(requests, k)
         }
         RiskLimits memory risk = $.risk.limits;
-        try oracle.quoteMany(requests, risk.twapWindow) returns (uint256[] memory out, uint256[] memory deviation) {
+        try oracle.quoteMany(requests, risk.twapWindow) returns (uint256[] memory out, int256[] memory deviation) {
             for (uint256 j; j < heldCount; ++j) {
                 v.nav += out[j];
-                if (requests[j].tokenIn == tokenIn) v.heldInValue = out[j];
-                if (deviation[j] > risk.maxDeviationTicks) {
-                    if (mode == STRICT) {
-                        revert ICohortVault.CohortPriceDeviation(requests[j].tokenIn, deviation[j], risk.maxDeviationTicks);
-                    }
-                    v.healthy = false;
-                }
+                if (requests[j].tokenIn == tokenIn) (v.heldInValue, v.quoteDeviation) = (out[j], deviation[j]);
+                if (!withinBound(requests[j].tokenIn, deviation[j], risk.maxDeviationTicks, mode)) v.healthy = false;
             }
-            v.heldInQuote = k > heldCount ? out[heldCount] : v.heldInValue;
+            if (k > heldCount) {
+                (v.heldInQuote, v.quoteDeviation) = (out[heldCount], deviation[heldCount]);
+                // a trade's own price must be sound too, even for a token the vault does not hold yet
+                withinBound(tokenOut, v.quoteDeviation, risk.maxDeviationTicks, mode);
+            } else {
+                v.heldInQuote = v.heldInValue;
+            }
         } catch (bytes memory reason) {
             if (mode != VIEW) {
                 assembly ("memory-safe") {
@@ -95,12 +99,27 @@ library Accounting {
             v.healthy = false;
             for (uint256 j; j < heldCount; ++j) {
                 try oracle.quote(requests[j].tokenIn, requests[j].amountIn, base, risk.twapWindow) returns (
-                    uint256 value, uint256
+                    uint256 value, int256
                 ) {
                     v.nav += value;
                 } catch {}
             }
         }
+    }
+
+    /// @dev Whether spot is within `maxTicks` of the TWAP; in STRICT mode a breach reverts.
+    function withinBound(address asset, int256 deviation, uint256 maxTicks, uint8 mode) internal pure returns (bool) {
+        uint256 d = uint256(deviation < 0 ? -deviation : deviation);
+        if (d <= maxTicks) return true;
+        if (mode == STRICT) revert ICohortVault.CohortPriceDeviation(asset, d, maxTicks);
+        return false;
+    }
+
+    /// @notice The reference output of a sale: the better for the vault of the TWAP quote and the
+    /// spot price (`deviation` ticks from it), so a lagging TWAP can never make a bad fill look fair.
+    /// Spot is approximated by 1 + d/10^4 for 1.0001^d, slightly below it (0.02% at 200 ticks).
+    function betterOut(uint256 twapOut, int256 deviation) internal pure returns (uint256) {
+        return deviation > 0 ? twapOut.mulDiv(BPS + uint256(deviation), BPS) : twapOut;
     }
 
     /// @notice Price per share, rounded down (1e18 = one asset per share; 1e18 when supply is 0).
@@ -173,16 +192,48 @@ library Accounting {
         emit ICohortVault.RiskOffEntered(pps(navAmount, supply), $.marks.drawdownReference);
     }
 
-    /// @notice Loss budget used now (after its linear refill) and its capacity, in the base asset.
+    /// @notice Loss budget used now and its capacity, in the base asset. Losses are booked in
+    /// aligned windows of lossWindow seconds and what is used counts this window and the one
+    /// before, so no span of lossWindow seconds (which meets at most two windows) can lose more than
+    /// the capacity; what a loss uses is free again when the window after its own has ended.
     function lossBudget(VaultStorage.Layout storage $, uint256 navAmount)
         internal
         view
         returns (uint256 used, uint256 capacity)
     {
-        RiskLimits memory limits = $.risk.limits;
+        (uint256 previous, uint256 current,) = _lossWindows($);
+        return (previous + current, navAmount.mulDiv($.risk.limits.lossBudgetBps, BPS));
+    }
+
+    /// @notice Books `loss` (base asset, against the oracle) or reverts when it exceeds what is left.
+    function chargeLoss(VaultStorage.Layout storage $, uint256 loss, uint256 navAmount) internal {
+        if (loss == 0) return;
+        (uint256 previous, uint256 current, uint256 window) = _lossWindows($);
+        uint256 capacity = navAmount.mulDiv($.risk.limits.lossBudgetBps, BPS);
+        uint256 used = previous + current;
+        if (used + loss > capacity) {
+            revert ICohortVault.CohortLossBudgetExceeded(loss, capacity > used ? capacity - used : 0);
+        }
+        $.loss = VaultStorage.LossState(uint64(window), uint96(previous), (current + loss).toUint96());
+    }
+
+    /// @dev The previous and current window's losses as of now. A longer lossWindow (a tightening,
+    /// applied at once) makes the index go back: everything booked then counts as previous.
+    function _lossWindows(VaultStorage.Layout storage $)
+        private
+        view
+        returns (uint256 previous, uint256 current, uint256 window)
+    {
+        window = block.timestamp / $.risk.limits.lossWindow;
         VaultStorage.LossState memory l = $.loss;
-        capacity = navAmount.mulDiv(limits.lossBudgetBps, BPS);
-        uint256 refilled = capacity.mulDiv(block.timestamp - l.updatedAt, limits.lossWindow);
-        used = l.used > refilled ? l.used - refilled : 0;
+        if (window > uint256(l.window) + 1) return (0, 0, window); // both windows are over
+        if (window > l.window) return (l.current, 0, window); // the next window: current became previous
+        if (window < l.window) return (uint256(l.previous) + l.current, 0, window);
+        return (l.previous, l.current, window);
+    }
+
+    /// @notice What one gate window may pay: gateBps of NAV, rounded up so a wei-sized NAV still pays.
+    function gateAllowance(uint256 navAmount, uint16 gateBps) internal pure returns (uint256) {
+        return navAmount.mulDiv(gateBps, BPS, Math.Rounding.Ceil);
     }
 }

@@ -35,16 +35,18 @@ library FeeMath {
     }
 
     /// @notice Performance fee shares over the high-water mark `hwm`: the fee value is
-    /// `v = feeBps/BPS * (pps - hwm) * supply` (assets) and the shares are `v * supply / (nav - v)`,
-    /// both rounded down. Zero unless `pps > hwm`.
+    /// `v = feeBps/BPS * (pps - hwm) * supply` (assets) and the shares are `v * supply / (nav - v)`.
+    /// With `a = feeBps * (pps - hwm)` and `K = BPS * scale` that is `a*S*S / (K*nav - a*S)`,
+    /// computed in one full-precision division and rounded down once. Zero unless `pps > hwm`.
     function performanceFeeShares(uint256 nav, uint256 supply, uint256 pps, uint256 hwm, uint256 feeBps, uint256 scale)
         internal
         pure
         returns (uint256)
     {
         if (pps <= hwm || feeBps == 0 || supply == 0) return 0;
-        uint256 value = (feeBps * (pps - hwm)).mulDiv(supply, BPS * scale, Math.Rounding.Floor);
-        if (value == 0 || value >= nav) return 0; // value <= nav / 2 when feeBps <= 50%
-        return value.mulDiv(supply, nav - value, Math.Rounding.Floor);
+        uint256 valueScaled = feeBps * (pps - hwm) * supply; // v * K
+        uint256 navScaled = BPS * scale * nav; // nav * K
+        if (valueScaled >= navScaled) return 0; // v < nav / 2 when feeBps <= 50%
+        return valueScaled.mulDiv(supply, navScaled - valueScaled, Math.Rounding.Floor);
     }
 }

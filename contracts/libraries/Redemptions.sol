@@ -15,6 +15,8 @@ import {VaultStorage} from "./VaultStorage.sol";
 library Redemptions {
     using Math for uint256;
 
+    /// @notice After an epoch has been matured this long, anyone may unwind for it and settle it.
+    uint256 internal constant SETTLE_GRACE = 7 days;
 
     function settledOf(uint256 units, uint256 remainingRay, uint256 assetsPerUnitRay)
         internal

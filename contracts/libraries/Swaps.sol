@@ -9,6 +9,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICohortVault, RiskLimits} from "../interfaces/ICohortVault.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {ISwapAdapter} from "../interfaces/ISwapAdapter.sol";
+import {Accounting} from "./Accounting.sol";
 import {BPS} from "./Constants.sol";
 import {VaultStorage} from "./VaultStorage.sol";
 
@@ -50,21 +51,30 @@ library Swaps {
         $.assets[t.tokenOut].holdings += amountOut.toUint128();
     }
 
-    /// @notice Sells `amountIn` of `asset` for the base asset on its exit route, accepting no
-    /// less than the oracle's value minus the vault's slippage bound. A sale worth less than
-    /// `minValue` (dust a pool cannot price) is skipped and returns 0.
-    function sellForBase(VaultStorage.Layout storage $, address asset, uint256 amountIn, uint8 reason, uint256 minValue)
-        internal
-        returns (uint256 amountOut)
-    {
+    /// @notice Sells `amountIn` of `asset` for the base asset on its exit route, like a signal: the
+    /// spot price must be within the vault's deviation bound of the TWAP, the minimum is the better
+    /// of the two less the vault's slippage bound, and what the sale loses against that reference is
+    /// charged to the loss budget (at `nav`). A sale worth less than `minValue` (dust a pool cannot
+    /// price) is skipped and returns 0.
+    function sellForBase(
+        VaultStorage.Layout storage $,
+        address asset,
+        uint256 amountIn,
+        uint8 reason,
+        uint256 minValue,
+        uint256 nav
+    ) internal returns (uint256 amountOut) {
         VaultStorage.Route memory route = $.exitRoutes[asset];
         if (!$.adapters[route.adapter]) revert ICohortVault.CohortAdapterNotAllowed(route.adapter);
         RiskLimits memory limits = $.risk.limits;
         address base = $.base;
-        (uint256 oracleOut,) = IPriceOracle($.oracle).quote(asset, amountIn, base, limits.twapWindow);
+        (uint256 twapOut, int256 deviation) = IPriceOracle($.oracle).quote(asset, amountIn, base, limits.twapWindow);
+        Accounting.withinBound(asset, deviation, limits.maxDeviationTicks, Accounting.STRICT);
+        uint256 oracleOut = Accounting.betterOut(twapOut, deviation);
         if (oracleOut < minValue) return 0;
         uint256 minOut = oracleOut.mulDiv(BPS - limits.maxSlippageBps, BPS, Math.Rounding.Ceil);
         amountOut = swap($, Trade(asset, base, amountIn, minOut, route.adapter, route.path, block.timestamp));
+        if (amountOut < oracleOut) Accounting.chargeLoss($, oracleOut - amountOut, nav);
         emit ICohortVault.LiquiditySold(reason, asset, amountIn, amountOut, oracleOut);
     }
 }

@@ -37,9 +37,12 @@ library VaultStorage {
         bool riskOff;
     }
 
+    /// @dev Losses against the oracle in two aligned windows of lossWindow seconds: the window
+    /// `window` (index timestamp / lossWindow) and the one before it.
     struct LossState {
-        uint128 used;
-        uint64 updatedAt;
+        uint64 window;
+        uint96 previous;
+        uint96 current;
     }
 
     struct Limits {

@@ -73,6 +73,8 @@ class Scenario:
         self.actions.append(Action("transfer", receipt["blockNumber"], frm, to, shares))
 
     def request(self, owner: str, controller: str, shares: int) -> None:
+        if controller != owner:  # naming another controller needs its consent: it makes the owner its operator
+            transact(self.vault.fn.setOperator(owner, True), controller)
         self.vault.request_redeem(shares, owner, controller=controller, owner=owner)
         self.actions.append(Action("request", self._block(), owner, controller, shares))
 

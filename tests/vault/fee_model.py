@@ -1,12 +1,15 @@
 """An independent model of Cohort's fee rules, written from DESIGN.md (Fees), not from the
-contract. Integers throughout, with the rounding the design states (fees round down, in favour
+contract. Integers throughout (the performance fee exactly, as a Fraction floored once), with the
+rounding the design states (fees round down, in favour
 of the investors who pay them). Prices per share are 1e18-scaled per whole share; shares have
 six more decimals than the asset (the virtual offset), hence PPS_SCALE = 10**(18 + 6).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 BPS = 10_000
 YEAR = 365 * 24 * 3600
@@ -66,9 +69,10 @@ class FeeModel:
         performance = 0
         if price > self.hwm:
             if self.performance_bps:
-                value = self.performance_bps * (price - self.hwm) * s1 // (BPS * PPS_SCALE)
+                # exact rational value v = p * (pps - H) * S, shares v*S/(NAV - v) floored once
+                value = Fraction(self.performance_bps * (price - self.hwm) * s1, BPS * PPS_SCALE)
                 if 0 < value < nav:
-                    performance = value * s1 // (nav - value)
+                    performance = math.floor(value * s1 / (nav - value))
             if performance > 0 or self.performance_bps == 0:
                 self.hwm = max(self.hwm, nav * PPS_SCALE // (s1 + performance))
         self.supply = s1 + performance

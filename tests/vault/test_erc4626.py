@@ -92,7 +92,7 @@ def test_rounding_zero_in_zero_out_and_a_mint_always_costs(w3: Web3, deployment:
         transact(small.fn.mint(0, buyer), buyer)
 
 
-def test_views_never_revert_after_a_loss_while_paused_or_when_an_oracle_fails(
+def test_views_answer_after_a_loss_or_paused_and_refuse_to_misprice_when_an_oracle_fails(
         w3: Web3, deployment: mf.Manifest, vault: Vault, roles: Roles, v3) -> None:
     investor = roles.investors[0]
     deposit(w3, deployment, vault, investor, 200_000 * USDC)
@@ -116,12 +116,19 @@ def test_views_never_revert_after_a_loss_while_paused_or_when_an_oracle_fails(
     paused = read_all(investor)
     assert paused["maxDeposit"] == 0 and paused["maxMint"] == 0
     assert read_all(roles.outsider) == paused  # nothing depends on the caller
-    # an oracle that cannot answer: views still answer; deposits refuse with the oracle's error
+    # an oracle that cannot answer: max* still answer; NAV-based views refuse rather than leave the
+    # asset out (test_adversaries covers a missing observation); deposits refuse with the same error
     transact(vault.fn.setPaused(False), roles.owner)
+    transact(oracle.functions.removeFeed(weth), deployment.deployer)  # queued behind the feed timelock
+    DevChain(w3).increase_time(call(oracle.functions.FEED_TIMELOCK()))
     transact(oracle.functions.removeFeed(weth), deployment.deployer)
-    broken = read_all(investor)
-    assert broken["maxDeposit"] == 0
-    assert broken["totalAssets"] == vault.holdings(deployment.token("USDC").address)  # WETH unpriced
+    assert [call(getattr(vault.fn, name)(investor)) for name in ("maxDeposit", "maxMint", "maxWithdraw",
+                                                                 "maxRedeem")] == [0, 0, 0, 0]
+    for name in ("totalAssets", "convertToShares", "previewDeposit"):
+        with reverts("OracleNoFeed", weth):
+            call(getattr(vault.fn, name)(*(() if name == "totalAssets" else (10**12,))))
+    nav, healthy = vault.valuation()
+    assert not healthy and nav == vault.holdings(deployment.token("USDC").address)  # flagged partial view
     fund(w3, deployment, "USDC", investor, 1000 * USDC)
     with reverts("OracleNoFeed", weth):
         vault.deposit(1000 * USDC, investor)

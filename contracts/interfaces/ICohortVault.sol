@@ -18,7 +18,7 @@ struct RiskLimits {
     uint16 maxTradeBps; // largest trade, as a share of NAV
     uint16 maxSlippageBps; // largest slippage against the oracle a signal may allow
     uint16 lossBudgetBps; // value trades may lose against the oracle per lossWindow, share of NAV
-    uint32 lossWindow; // seconds over which the loss budget refills
+    uint32 lossWindow; // no span of this many seconds may lose more than the budget
     uint16 drawdownBps; // price-per-share fall below the high-water mark that trips risk-off
 }
 
@@ -58,7 +58,7 @@ struct EpochState {
 /// @title ICohortVault
 /// @notice A pooled trading vault: ERC-4626 deposits at NAV, ERC-7540 notice-period redemptions,
 /// manager-signed EIP-712 trade signals executed on Uniswap by keepers, on-chain management and
-/// high-water-mark performance fees, and a drawdown breaker. See DESIGN.md.
+/// high-water-mark performance fees, and a drawdown breaker. See docs/DESIGN.md.
 interface ICohortVault {
     // ------------------------------------------------------------------ errors
     error CohortNotManager(address caller);

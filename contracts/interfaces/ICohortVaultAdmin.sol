@@ -77,7 +77,8 @@ interface ICohortVaultAdmin {
     /// @notice Leaves risk-off; the breaker's reference becomes today's price per share (owner).
     function resetRiskOff() external;
 
-    /// @notice Loss budget used now (after its refill) and its capacity, in the base asset.
+    /// @notice Loss budget used now (losses of this loss window and the previous one) and its
+    /// capacity, in the base asset (docs/DESIGN.md, Signals).
     function lossBudget() external view returns (uint256 used, uint256 capacity);
 
     // ---------------------------------------------------------------- reads

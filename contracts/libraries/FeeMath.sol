@@ -6,7 +6,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {BPS} from "./Constants.sol";
 
 /// @title FeeMath
-/// @notice Pure fee arithmetic for Cohort vaults (see DESIGN.md, Fees). Fees are paid by minting
+/// @notice Pure fee arithmetic for Cohort vaults (see docs/DESIGN.md, Fees). Fees are paid by minting
 /// shares, so every function returns shares to mint, rounding down (in favour of the investors
 /// who pay them).
 library FeeMath {

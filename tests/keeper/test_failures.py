@@ -1,4 +1,4 @@
-"""Failures (SECURITY.md 26): repeated failures open the circuit breaker, which stops sending and
+"""Failures (docs/SECURITY.md 26): repeated failures open the circuit breaker, which stops sending and
 says why; a signal that cannot be sent before its deadline expires unsent; a simulation revert
 is reported by the vault's error name; two keepers racing one signal are harmless."""
 

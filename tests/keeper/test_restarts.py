@@ -1,4 +1,4 @@
-"""Restarts (SECURITY.md 26): a keeper killed mid-flight, an RPC node stopped and restarted, a
+"""Restarts (docs/SECURITY.md 26): a keeper killed mid-flight, an RPC node stopped and restarted, a
 graceful stop, a signal stored while no keeper ran. Nothing accepted is lost and nothing is
 executed twice."""
 

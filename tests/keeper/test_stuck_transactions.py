@@ -1,4 +1,4 @@
-"""Stuck and lost transactions (SECURITY.md 26): with automine off a transaction sits in the
+"""Stuck and lost transactions (docs/SECURITY.md 26): with automine off a transaction sits in the
 mempool; the keeper replaces it (same nonce, both fee caps raised by at least 12.5%), and
 exactly one execution ever happens. Near its deadline a stuck signal is cancelled instead, so
 nothing is sent late."""

@@ -1,4 +1,4 @@
-"""An independent model of Cohort's fee rules, written from DESIGN.md (Fees), not from the
+"""An independent model of Cohort's fee rules, written from docs/DESIGN.md (Fees), not from the
 contract. Integers throughout (the performance fee exactly, as a Fraction floored once), with the
 rounding the design states (fees round down, in favour
 of the investors who pay them). Prices per share are 1e18-scaled per whole share; shares have

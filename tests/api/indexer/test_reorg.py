@@ -1,4 +1,4 @@
-"""SECURITY.md 25: after `anvil_reorg` or `anvil_rollback` during indexing, the API equals a
+"""docs/SECURITY.md 25: after `anvil_reorg` or `anvil_rollback` during indexing, the API equals a
 fresh re-index of the new chain.
 
 anvil drops every evm_snapshot on a reorg or a rollback, so these tests run on an anvil of

@@ -16,6 +16,7 @@ JSON form (integers that may exceed 2**53 are strings)::
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -24,9 +25,10 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_keys.exceptions import BadSignature
+from eth_keys.exceptions import ValidationError as KeyValidationError
 from eth_typing import Hash32
-from eth_utils import keccak, to_checksum_address
-from hexbytes import HexBytes
+from eth_utils import is_hex_address, keccak, to_checksum_address
 
 from cohort.artifacts import project_artifact
 from cohort.errors import SignalError
@@ -115,25 +117,24 @@ class TradeSignal:
         return out
 
     @classmethod
-    def from_json_dict(cls, data: dict[str, Any]) -> TradeSignal:
+    def from_json_dict(cls, data: Any) -> TradeSignal:
+        if not isinstance(data, dict):
+            raise SignalError("signal must be a JSON object")
         try:
-            path = data["path"]
             return cls(
-                token_in=to_checksum_address(data["tokenIn"]),
-                token_out=to_checksum_address(data["tokenOut"]),
-                size_mode=int(data["sizeMode"]),
-                size_bps=int(data["sizeBps"]),
-                limit_price=int(data["limitPrice"]),
-                max_slippage_bps=int(data["maxSlippageBps"]),
-                adapter=to_checksum_address(data["adapter"]),
-                path=bytes(HexBytes(path)),
-                nonce=int(data["nonce"]),
-                deadline=int(data["deadline"]),
+                token_in=json_address(data["tokenIn"], "tokenIn"),
+                token_out=json_address(data["tokenOut"], "tokenOut"),
+                size_mode=json_uint(data["sizeMode"], "sizeMode"),
+                size_bps=json_uint(data["sizeBps"], "sizeBps"),
+                limit_price=json_uint(data["limitPrice"], "limitPrice"),
+                max_slippage_bps=json_uint(data["maxSlippageBps"], "maxSlippageBps"),
+                adapter=json_address(data["adapter"], "adapter"),
+                path=json_bytes(data["path"], "path"),
+                nonce=json_uint(data["nonce"], "nonce"),
+                deadline=json_uint(data["deadline"], "deadline"),
             )
         except KeyError as exc:
             raise SignalError(f"signal is missing field {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
-            raise SignalError(f"signal field is malformed: {exc}") from None
 
 
 def typed_data(signal: TradeSignal, domain: Domain) -> dict[str, Any]:
@@ -165,29 +166,75 @@ class SignedSignal:
     digest: bytes
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {"vault": to_checksum_address(self.vault), "chainId": self.chain_id,
-                "digest": "0x" + self.digest.hex(), "signature": "0x" + self.signature.hex(),
-                "signal": self.signal.to_json_dict()}
+        out: dict[str, Any] = {"vault": to_checksum_address(self.vault), "chainId": self.chain_id}
+        if self.digest:  # a signal may come without its digest (the keeper computes it)
+            out["digest"] = "0x" + self.digest.hex()
+        out.update(signature="0x" + self.signature.hex(), signal=self.signal.to_json_dict())
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_json_dict(), indent=2)
 
     @classmethod
-    def from_json_dict(cls, data: dict[str, Any]) -> SignedSignal:
+    def from_json_dict(cls, data: Any) -> SignedSignal:
+        """Parse the JSON form; anything malformed raises SignalError, whatever the input."""
         if not isinstance(data, dict):
             raise SignalError("a signed signal is a JSON object")
         try:
             signal = TradeSignal.from_json_dict(data["signal"])
-            vault = to_checksum_address(data["vault"])
-            chain_id = int(data["chainId"])
-            signature = bytes(HexBytes(data["signature"]))
+            vault = json_address(data["vault"], "vault")
+            chain_id = json_uint(data["chainId"], "chainId", bits=MAX_CHAIN_ID_BITS)
+            signature = json_bytes(data["signature"], "signature")
         except KeyError as exc:
             raise SignalError(f"signed signal is missing {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
-            raise SignalError(f"signed signal is malformed: {exc}") from None
         claimed = data.get("digest")
-        domain_free = cls(vault, chain_id, signal, signature, b"")
-        return domain_free if claimed is None else cls(vault, chain_id, signal, signature, bytes(HexBytes(claimed)))
+        digest = b"" if claimed is None else json_bytes(claimed, "digest", size=32)
+        return cls(vault, chain_id, signal, signature, digest)
+
+
+# ------------------------------------------------------------------ strict JSON fields
+# JSON numbers are parsed by Python into ints of any size or floats (1e400 is inf): every field
+# is checked for its type and range here, so nothing malformed reaches arithmetic or storage.
+MAX_CHAIN_ID_BITS = 63  # chain ids are stored as SQL integers; no real chain comes near 2**63
+_UINT_TEXT = re.compile(r"[0-9]{1,78}")  # 78 digits hold any uint256
+_HEX_TEXT = re.compile(r"0x([0-9a-fA-F]{2})*")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def json_uint(value: Any, name: str, *, bits: int = 256) -> int:
+    """An unsigned integer given as a JSON integer or a decimal string, below 2**bits."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise SignalError(f"{name} must be an integer or a decimal string, got {_shown(value)}")
+    if isinstance(value, str):
+        if not _UINT_TEXT.fullmatch(value):
+            raise SignalError(f"{name} must be a decimal integer, got {_shown(value)}")
+        value = int(value)
+    if not 0 <= value < 2**bits:
+        raise SignalError(f"{name} out of range: must be below 2**{bits}")
+    return value
+
+
+def json_address(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not is_hex_address(value):
+        raise SignalError(f"{name} must be a 0x-prefixed 20-byte hex address, got {_shown(value)}")
+    try:
+        return str(to_checksum_address(value))
+    except ValueError as exc:
+        raise SignalError(f"{name}: {exc}") from None
+
+
+def json_bytes(value: Any, name: str, *, size: int | None = None) -> bytes:
+    """0x-prefixed hex (of exactly `size` bytes when given)."""
+    if not isinstance(value, str) or not _HEX_TEXT.fullmatch(value):
+        raise SignalError(f"{name} must be 0x-prefixed hex, got {_shown(value)}")
+    raw = bytes.fromhex(value[2:])
+    if size is not None and len(raw) != size:
+        raise SignalError(f"{name} must be {size} bytes, got {len(raw)}")
+    return raw
 
 
 def sign(signal: TradeSignal, domain: Domain, account: LocalAccount) -> SignedSignal:
@@ -205,7 +252,10 @@ def recover(signed: SignedSignal, domain: Domain, signal_digest: bytes | None = 
     s = int.from_bytes(sig[32:64], "big")
     if s > SECP256K1_N // 2:
         raise SignalError("malleable signature (high s) is refused")
-    return str(Account._recover_hash(signal_digest or digest(signed.signal, domain), signature=sig))
+    try:
+        return str(Account._recover_hash(signal_digest or digest(signed.signal, domain), signature=sig))
+    except (BadSignature, KeyValidationError, ValueError) as exc:  # r or s zero or out of range, bad v
+        raise SignalError(f"the signature does not recover a signer: {exc}") from None
 
 
 def verify(signed: SignedSignal, domain: Domain, manager: str) -> bytes:

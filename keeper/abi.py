@@ -40,9 +40,11 @@ class VaultAbi:
 
     def __init__(self, abi: list[dict[str, Any]]) -> None:
         self.functions = functions(abi)
+        self.topics = {i["name"]: "0x" + event_abi_to_log_topic(cast(Any, i)).hex()
+                       for i in abi if i.get("type") == "event"}
         event = next(i for i in abi if i.get("type") == "event" and i["name"] == "TradeExecuted")
         self.trade_executed = TradeExecutedEvent(
-            topic="0x" + event_abi_to_log_topic(cast(Any, event)).hex(),
+            topic=self.topics["TradeExecuted"],
             data_types=tuple(canonical_type(i) for i in event["inputs"] if not i["indexed"]))
 
     def __getitem__(self, name: str) -> AbiFunction:

@@ -10,7 +10,7 @@ import hmac
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from keeper import __version__
 from keeper.metrics import CONTENT_TYPE
 from keeper.policy import SignalState
+from keeper.store import MAX_SQL_INT
 
 if TYPE_CHECKING:
     from keeper.service import Keeper
@@ -46,11 +47,12 @@ def signals_router(keeper: Keeper) -> APIRouter:
     async def submit(request: Request) -> JSONResponse:
         body = await _read_body(request, keeper.settings.max_body_bytes)
         received_at = time.time()  # the signal is received once its bytes are in
-        admission = await keeper.intake.admit(body, source="http", received_at=received_at)
+        client = request.client.host if request.client is not None else None
+        admission = await keeper.intake.admit(body, source="http", received_at=received_at, client=client)
         return JSONResponse(admission.body, status_code=admission.status)
 
     @router.get("/{signal_id}", summary="A signal's state, reason, outcome and transactions")
-    async def get_signal(signal_id: int,
+    async def get_signal(signal_id: Annotated[int, Path(ge=1, le=MAX_SQL_INT)],
                          wait: Annotated[float, Query(ge=0, le=60, description="seconds to wait for a final state")] = 0,
                          ) -> JSONResponse:
         if wait:
@@ -65,7 +67,7 @@ def signals_router(keeper: Keeper) -> APIRouter:
     @router.get("", summary="Signals, newest first, optionally by state or vault")
     async def list_signals(state: SignalState | None = None, vault: str | None = None,
                            limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                           offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+                           offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0) -> JSONResponse:
         records = keeper.store.list_signals(state=None if state is None else str(state), vault=vault, limit=limit,
                                     offset=offset)
         return JSONResponse({"signals": [r.public() for r in records]})
@@ -85,13 +87,15 @@ def ops_router(keeper: Keeper) -> APIRouter:
     async def metrics() -> Response:
         return Response(keeper.metrics.render(), media_type=CONTENT_TYPE)
 
-    @router.post("/breaker/reset", summary="Close the circuit breaker (needs the admin token when one is set)")
+    @router.post("/breaker/reset", summary="Close the circuit breaker (needs the admin token; refused without one)")
     async def reset_breaker(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
         token = keeper.settings.admin_token
-        if token is not None:
-            given = (authorization or "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-                return error(401, "unauthorized", "send Authorization: Bearer <admin_token>")
+        if token is None or not token.get_secret_value():
+            return error(403, "reset_disabled", "no admin_token is configured (KEEPER_ADMIN_TOKEN): the breaker "
+                         "closes after breaker_cooldown_s, or set a token to reset it over HTTP")
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+            return error(401, "unauthorized", "send Authorization: Bearer <admin_token>")
         keeper.breaker.reset()
         return JSONResponse({"breaker": keeper.breaker.state.snapshot()})
 

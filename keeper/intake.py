@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +44,9 @@ BAD_SIGNATURE = "bad_signature"
 EXPIRED = "expired"
 NONCE_USED = "nonce_used"
 DUPLICATE = "duplicate"
-MAX_STORED_RAW = 4096
+TOO_MANY_REFUSALS = "too_many_refusals"  # a client over its refusal budget: answered, not recorded
+MAX_STORED_PAYLOAD = 512  # bytes of a refused body kept in the store (enough to recognise it)
+MAX_STORED_DETAIL = 300  # characters of a refusal's reason (error texts can quote the input)
 
 
 @dataclass(frozen=True)
@@ -62,22 +65,29 @@ class Refused:
     payload: str  # what to store: the JSON re-serialised, or the raw body (truncated)
 
 
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more)"
+
+
 def parse_submission(body: bytes, max_bytes: int) -> tuple[signals.SignedSignal, str] | Refused:
     """A submission's signed signal and its JSON to store, or why it cannot be read at all."""
-    raw = body[:MAX_STORED_RAW].decode("utf-8", errors="replace")
+    raw = body[:MAX_STORED_PAYLOAD].decode("utf-8", errors="replace")
     if len(body) > max_bytes:
         return Refused(Rejection(BODY_TOO_LARGE, f"body is over the {max_bytes}-byte limit", 413), raw)
     try:
         data = json.loads(body)
+    except RecursionError:
+        return Refused(Rejection(MALFORMED_JSON, "body is JSON nested too deeply", 400), raw)
     except (ValueError, UnicodeDecodeError) as exc:
         return Refused(Rejection(MALFORMED_JSON, f"body is not JSON: {exc}", 400), raw)
     if not isinstance(data, dict):
         return Refused(Rejection(MALFORMED_JSON, "a signed signal is a JSON object", 400), raw)
-    payload = json.dumps(data, separators=(",", ":"))
     try:
-        return signals.SignedSignal.from_json_dict(data), payload
+        signed = signals.SignedSignal.from_json_dict(data)
     except SignalError as exc:
-        return Refused(Rejection(INVALID_SIGNAL, str(exc)), payload)
+        return Refused(Rejection(INVALID_SIGNAL, str(exc)), raw)
+    # stored as its canonical JSON: what the pipeline reads back is exactly what was verified
+    return signed, json.dumps(signed.to_json_dict(), separators=(",", ":"))
 
 
 class Verifier:
@@ -152,33 +162,44 @@ class Verifier:
 
 class Intake:
     def __init__(self, *, store: Store, verifier: Verifier, node: Node, metrics: KeeperMetrics,
-                 max_body_bytes: int, enqueue: Callable[[int, str], None]) -> None:
+                 max_body_bytes: int, enqueue: Callable[[int, str], None],
+                 refusals: policy.RefusalBudget | None = None) -> None:
         self.store = store
         self.verifier = verifier
         self.node = node
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.enqueue = enqueue
+        self.refusals = refusals
 
-    def _reject(self, rejection: Rejection, *, payload: str, received_at: float, source: str,
+    def _reject(self, rejection: Rejection, *, payload: str, received_at: float, source: str, client: str | None,
                 digest: bytes | None = None, signed: signals.SignedSignal | None = None) -> Admission:
+        """Record a refusal (clipped) and answer it; a client over its refusal budget is answered
+        429 and not recorded, so junk cannot grow the store faster than the budget allows."""
+        detail = clip(rejection.detail, MAX_STORED_DETAIL)
+        if self.refusals is not None and client is not None and not self.refusals.take(client, time.monotonic()):
+            self.metrics.refusals_unrecorded.labels(rejection.code).inc()
+            return Admission(429, {"error": TOO_MANY_REFUSALS, "refused_for": rejection.code,
+                                   "detail": f"{detail} (not recorded: this client is over its refusal budget "
+                                             f"of {self.refusals.burst} plus {self.refusals.per_s:g} per second)"})
         signal_id = self.store.insert_signal(
-            payload=payload, source=source, state=SignalState.REJECTED, received_at=received_at,
-            digest=None if digest is None else hexstr(digest),
+            payload=clip(payload, MAX_STORED_PAYLOAD), source=source, state=SignalState.REJECTED,
+            received_at=received_at, digest=None if digest is None else hexstr(digest),
             vault=None if signed is None else signed.vault, chain_id=None if signed is None else signed.chain_id,
             nonce=None if signed is None else signed.signal.nonce,
             deadline=None if signed is None else signed.signal.deadline,
-            received_block=self.node.head_number, reason=rejection.code, detail=rejection.detail)
+            received_block=self.node.head_number, reason=rejection.code, detail=detail)
         self.metrics.rejected.labels(rejection.code).inc()
-        log.info("signal rejected: %s", rejection.detail, extra={"signal_id": signal_id, "reason": rejection.code})
-        return Admission(rejection.status, {"error": rejection.code, "detail": rejection.detail, "id": signal_id})
+        log.info("signal rejected: %s", detail, extra={"signal_id": signal_id, "reason": rejection.code})
+        return Admission(rejection.status, {"error": rejection.code, "detail": detail, "id": signal_id})
 
-    async def admit(self, body: bytes, *, source: str, received_at: float) -> Admission:
+    async def admit(self, body: bytes, *, source: str, received_at: float, client: str | None = None) -> Admission:
         """Verify and store one submission; the answer's status and JSON body."""
         self.metrics.received.labels(source).inc()
         parsed = parse_submission(body, self.max_body_bytes)
         if isinstance(parsed, Refused):
-            return self._reject(parsed.rejection, payload=parsed.payload, received_at=received_at, source=source)
+            return self._reject(parsed.rejection, payload=parsed.payload, received_at=received_at, source=source,
+                                client=client)
         signed, payload = parsed
         digest: bytes | None = None
         try:
@@ -191,8 +212,8 @@ class Intake:
                                        "vault": existing.vault, "nonce": existing.nonce, "duplicate": True})
             await self.verifier.check(signed, vault, digest)
         except Rejection as rejection:
-            return self._reject(rejection, payload=payload, received_at=received_at, source=source, digest=digest,
-                                signed=signed)
+            return self._reject(rejection, payload=payload, received_at=received_at, source=source, client=client,
+                                digest=digest, signed=signed)
         except RpcUnavailable as exc:
             return self._defer(signed, payload, received_at, source, digest, str(exc))
         signal_id = self.store.insert_signal(

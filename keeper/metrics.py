@@ -39,6 +39,9 @@ class KeeperMetrics:
         self.received = Counter("keeper_signals_received", "Signals submitted (HTTP or store)", ["source"],
                                 registry=r)
         self.rejected = Counter("keeper_signals_rejected", "Signals refused, by reason", ["reason"], registry=r)
+        self.refusals_unrecorded = Counter("keeper_refusals_unrecorded",
+                                           "Refused submissions answered 429 and not recorded (client over its "
+                                           "refusal budget), by reason", ["reason"], registry=r)
         self.outcomes = Counter("keeper_signal_outcomes", "Signals that reached a final state", ["state"],
                                 registry=r)
         self.to_broadcast = Histogram("keeper_receipt_to_broadcast_seconds",

@@ -15,10 +15,12 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from cohort import signals
+from cohort import reverts, signals
 from cohort.errors import ContractRevert
+from cohort.reverts import Disposition
 from keeper import policy
 from keeper.abi import VaultAbi
 from keeper.breaker import BreakerGuard
@@ -26,13 +28,24 @@ from keeper.errors import DeadlinePassed, Rejection, RpcError, RpcUnavailable, S
 from keeper.intake import EXPIRED, UNKNOWN_VAULT, Verifier, hexstr
 from keeper.metrics import KeeperMetrics
 from keeper.node import Node
-from keeper.policy import Disposition, Execution, SignalState
+from keeper.policy import Execution, SignalState
 from keeper.sender import CANCEL, Mined, NonceLost, TxSender
 from keeper.settings import KeeperSettings
 from keeper.store import OPEN_TX, TX_MINED, SignalRecord, Store
 from keeper.vaults import VaultDirectory
 
 log = logging.getLogger("keeper.pipeline")
+
+
+@dataclass(frozen=True)
+class Parked:
+    """The signal waits (a retry, its turn among keepers, another keeper's pending transaction):
+    its vault's queue moves on and the signal comes back after `seconds`."""
+
+    seconds: float
+
+
+Step = bool | Parked  # True: final; False: take the next step now; Parked: come back later
 
 
 class SignalPipeline:
@@ -53,22 +66,26 @@ class SignalPipeline:
         self.me = sender.address
 
     # ---------------------------------------------------------------- driver
-    async def process(self, signal_id: int) -> None:
-        """Take one signal as far as it goes: to a final state."""
+    async def process(self, signal_id: int) -> Parked | None:
+        """Take one signal as far as it goes now: to a final state (None), or to a point where it
+        must wait (Parked), so that a signal that waits never holds up the others of its vault."""
         backoff = policy.backoff_delays(self.settings.rpc_backoff_initial_s, self.settings.rpc_backoff_max_s)
         while True:
             rec = self.store.get(signal_id)
             if rec is None or rec.terminal:
-                return
+                return None
             try:
-                if await self._advance(rec):
-                    return
+                step = await self._advance(rec)
+                if step is True:
+                    return None
+                if isinstance(step, Parked):
+                    return step
                 backoff = policy.backoff_delays(self.settings.rpc_backoff_initial_s, self.settings.rpc_backoff_max_s)
             except RpcUnavailable as exc:
                 self.node.mark_unavailable(str(exc))
                 await asyncio.sleep(next(backoff))
 
-    async def _advance(self, rec: SignalRecord) -> bool:
+    async def _advance(self, rec: SignalRecord) -> Step:
         """One step; True once the signal is final."""
         signed = signals.SignedSignal.from_json_dict(json.loads(rec.payload))
         vault = self.directory.resolve(rec.vault or "")
@@ -89,7 +106,7 @@ class SignalPipeline:
         return await self._attempt(rec, signed, vault)
 
     # ---------------------------------------------------------------- verification (deferred)
-    async def _verify(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str) -> bool:
+    async def _verify(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str) -> Step:
         digest: bytes | None = None
         try:
             self.verifier.check_chain(signed)
@@ -107,18 +124,23 @@ class SignalPipeline:
         return False
 
     # ---------------------------------------------------------------- simulate and send
-    async def _attempt(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str) -> bool:
+    async def _attempt(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str) -> Step:
         if not self._may_send(rec):
             return self._expire(rec, "its deadline came before it could be sent; it was never sent")
+        turn = await self._wait_for_turn(rec, vault)
+        if turn is not None:
+            return turn
         if not await self._breaker_allows(rec):
             return self._expire(rec, "its deadline came while the circuit breaker was open; it was never sent")
         data = self.abi.encode("executeSignal", signed.signal.as_tuple(), signed.signature)
         try:
+            # against the pending block: a transaction another keeper has already sent for this
+            # signal makes the simulation revert (nonce used), and we send nothing
             gas = await self.sender.simulate(vault, data)
         except ContractRevert as revert:
-            return await self._on_revert(rec, revert)
+            return await self._on_revert(rec, signed, vault, revert)
         except RpcError as exc:
-            return await self._retry_later(rec, "rpc_error", f"simulation failed: {exc}")
+            return self._retry_later(rec, "rpc_error", f"simulation failed: {exc}")
         try:
             tx = await self.sender.send(kind="signal", to=vault, data=data, gas=gas, deadline=rec.deadline,
                                         signal_id=rec.id, vault=vault)
@@ -126,47 +148,73 @@ class SignalPipeline:
             return self._expire(rec, "its deadline came before it could be sent; it was never sent")
         except SendRejected as exc:
             self.store.update_signal(rec.id, state=SignalState.VERIFIED, reason="send_refused", detail=str(exc))
-            await self._pause(rec, self.settings.retry_delay_s)
-            return False
+            return self._park(rec, self.settings.retry_delay_s)
         if tx.sent_at is not None and rec.received_at >= self.started_at:
             self.metrics.to_broadcast.observe(max(0.0, tx.sent_at - rec.received_at))
         outcome = await self.sender.settle([tx])
         return await self._on_outcome(rec, signed, vault, outcome)
 
-    async def _on_revert(self, rec: SignalRecord, revert: ContractRevert) -> bool:
-        what = str(revert)
-        disposition = policy.classify_revert(revert.name)
+    async def _wait_for_turn(self, rec: SignalRecord, vault: str) -> Parked | None:
+        """Several keepers relaying one signal take turns instead of racing: each allowed keeper of
+        the vault has a rank for this digest (policy.relay_rank); rank r sends only `r` claim slots
+        after it received the signal, and then only if the simulation against the pending block
+        shows nobody has sent it yet. The first in line waits for nothing."""
+        if rec.retries or not rec.digest or self.settings.claim_slot_s <= 0:
+            return None
+        keepers = await self.directory.keepers(vault)
+        rank = policy.relay_rank(bytes.fromhex(rec.digest[2:]), self.me, keepers)
+        wait = rec.received_at + rank * self.settings.claim_slot_s - time.time()
+        if wait <= 0:
+            return None
+        if rec.reason != "waiting_turn":
+            self.store.update_signal(rec.id, reason="waiting_turn",
+                                     detail=f"{rank} other keeper(s) of this vault go first for this signal; "
+                                            f"this keeper sends it in {wait:.1f}s unless one of them has")
+        return Parked(wait)
+
+    async def _on_revert(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str,
+                         revert: ContractRevert) -> Step:
+        what = await self._explain(revert, signed)
+        disposition = reverts.classify(revert.name)
         if disposition is Disposition.REJECT:
             return self._finish(rec, SignalState.REJECTED, "bad_signature", f"the vault refused it: {what}")
         if disposition is Disposition.EXPIRE:
             return self._expire(rec, f"the vault says it expired: {what}; it was never sent")
         if disposition is Disposition.RECONCILE:
-            vault = self.directory.resolve(rec.vault or "")
-            assert vault is not None
             if await self._settle_from_chain(rec, vault):
                 return True
-            return await self._retry_later(rec, "simulation_reverted", what)
+            # unused in the latest block, used in the pending one: a transaction for this nonce
+            # (another keeper's, or the manager's cancellation) waits to be mined; so do we
+            self.store.update_signal(rec.id, reason="pending_elsewhere",
+                                     detail=f"another transaction using nonce {rec.nonce} is pending; "
+                                            "waiting for it to be mined")
+            return self._park(rec, self.settings.poll_interval_s)
         if disposition is Disposition.FAIL:
-            return self._finish(rec, SignalState.FAILED, "simulation_reverted", what)
+            return self._finish(rec, SignalState.FAILED, "simulation_reverted",
+                                f"{what}: it can never execute as signed")
         if disposition is Disposition.KEEPER_FAULT:
             self.breaker.failure(f"simulating signal #{rec.id}: {what}")
             self.store.update_signal(rec.id, reason="keeper_fault", detail=what)
-            await self._pause(rec, self.settings.retry_delay_s)
-            return False
-        return await self._retry_later(rec, "simulation_reverted", what)
+            return self._park(rec, self.settings.retry_delay_s)
+        return self._retry_later(rec, "simulation_reverted", what)
 
-    async def _retry_later(self, rec: SignalRecord, reason: str, what: str) -> bool:
+    async def _explain(self, revert: ContractRevert, signed: signals.SignedSignal) -> str:
+        s = signed.signal
+        names = {a.lower(): await self.directory.symbol(a) for a in (s.token_in, s.token_out)}
+        return reverts.explain(revert, name_of=lambda a: names.get(str(a).lower(), str(a)),
+                               context={"token_in": s.token_in, "token_out": s.token_out, "size_mode": s.size_mode})
+
+    def _retry_later(self, rec: SignalRecord, reason: str, what: str) -> Step:
         retries = rec.retries + 1
         if retries > self.settings.retry_limit:
             return self._finish(rec, SignalState.FAILED, reason, f"{what} (gave up after {rec.retries} retries)")
         self.store.update_signal(rec.id, retries=retries, reason=reason,
                                  detail=f"{what}; retry {retries}/{self.settings.retry_limit}")
-        await self._pause(rec, self.settings.retry_delay_s)
-        return False
+        return self._park(rec, self.settings.retry_delay_s)
 
     # ---------------------------------------------------------------- outcomes
     async def _on_outcome(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str,
-                          outcome: Mined | NonceLost) -> bool:
+                          outcome: Mined | NonceLost) -> Step:
         if isinstance(outcome, NonceLost):
             if await self._settle_from_chain(rec, vault):
                 return True
@@ -187,7 +235,7 @@ class SignalPipeline:
         data = self.abi.encode("executeSignal", signed.signal.as_tuple(), signed.signature)
         why = await self._why(vault, data)
         self.breaker.failure(f"signal #{rec.id}: transaction {tx.tx_hash} reverted on-chain ({why})")
-        return await self._retry_later(rec, "reverted_on_chain", f"{tx.tx_hash} reverted: {why}")
+        return self._retry_later(rec, "reverted_on_chain", f"{tx.tx_hash} reverted: {why}")
 
     async def _why(self, vault: str, data: str) -> str:
         try:
@@ -272,8 +320,8 @@ class SignalPipeline:
             await self.breaker.wait_change(0.5)
         return True
 
-    async def _pause(self, rec: SignalRecord, seconds: float) -> None:
-        """Sleep before a retry, but not past the point where the deadline forbids sending."""
+    def _park(self, rec: SignalRecord, seconds: float) -> Parked:
+        """Come back after `seconds`, but not past the point where the deadline forbids sending."""
         if rec.deadline is not None:
             seconds = min(seconds, max(0.0, rec.deadline - self.settings.deadline_margin_s - self.node.chain_now()))
-        await asyncio.sleep(seconds)
+        return Parked(seconds)

@@ -8,9 +8,11 @@ which redemption step comes next) is here, so each rule is tested on its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from eth_utils import keccak
 
 from cohort.vault import RedemptionStatus  # the vault view, shared with the SDK
 
@@ -43,43 +45,7 @@ def is_terminal(state: str) -> bool:
 
 
 # ==================================================================== what a revert means
-
-
-class Disposition(StrEnum):
-    REJECT = "reject"  # the signal itself is invalid (signature)
-    EXPIRE = "expire"  # the deadline passed
-    RECONCILE = "reconcile"  # the nonce is used: find out by whom on-chain
-    RETRY = "retry"  # may pass later (pause, prices, loss budget): retry a few times
-    FAIL = "fail"  # can never pass as signed
-    KEEPER_FAULT = "keeper_fault"  # this keeper's own problem: counts toward the breaker
-
-
-REVERT_DISPOSITION: Mapping[str, Disposition] = {
-    "CohortInvalidSignature": Disposition.REJECT,
-    "CohortSignalExpired": Disposition.EXPIRE,
-    "CohortNonceUsed": Disposition.RECONCILE,
-    "CohortNotKeeper": Disposition.KEEPER_FAULT,
-    "CohortPaused": Disposition.RETRY,
-    "CohortInsufficientOutput": Disposition.RETRY,
-    "CohortLossBudgetExceeded": Disposition.RETRY,
-    "CohortPriceDeviation": Disposition.RETRY,
-    "CohortOracleFailed": Disposition.RETRY,
-    "CohortRiskOff": Disposition.RETRY,
-    "CohortZeroAmount": Disposition.RETRY,
-    "CohortTradeTooLarge": Disposition.FAIL,
-    "CohortAssetNotListed": Disposition.FAIL,
-    "CohortAdapterNotAllowed": Disposition.FAIL,
-    "CohortSameToken": Disposition.FAIL,
-    "CohortInvalidSize": Disposition.FAIL,
-    "CohortZeroLimitPrice": Disposition.FAIL,
-    "CohortSlippageOutOfRange": Disposition.FAIL,
-    "CohortZeroMinimum": Disposition.FAIL,
-}
-
-
-def classify_revert(error_name: str) -> Disposition:
-    """What a named revert of `executeSignal` means; unknown errors are retried (then fail)."""
-    return REVERT_DISPOSITION.get(error_name, Disposition.RETRY)
+# One table, derived from the ABI's error names, in cohort.reverts (the SDK's module).
 
 
 @dataclass(frozen=True)
@@ -102,6 +68,15 @@ def outcome_from_chain(nonce_used: bool, execution: Execution | None, me: str) -
     if nonce_used:
         return SignalState.REJECTED
     return None
+
+
+def relay_rank(digest: bytes, me: str, keepers: Sequence[str]) -> int:
+    """This keeper's place in line for one signal among the vault's allowed keepers: they are
+    ordered by keccak(digest, keeper), so each signal has its own order (no keeper always goes
+    first) that every keeper computes alike, without talking to the others. 0 when alone."""
+    order = sorted({k.lower() for k in keepers} | {me.lower()},
+                   key=lambda k: keccak(digest + bytes.fromhex(k.removeprefix("0x"))))
+    return order.index(me.lower())
 
 
 # ==================================================================== time
@@ -257,6 +232,38 @@ class CircuitBreaker:
         return {"open": self.is_open, "failures": self.failures, "threshold": self.threshold,
                 "reason": self.reason, "opened_at": self.opened_at, "cooldown_s": self.cooldown_s,
                 "trips": self.trips}
+
+
+# ==================================================================== refusals
+
+
+@dataclass
+class RefusalBudget:
+    """How many refused submissions each client may have recorded: a token bucket per client
+    (`burst` at once, refilled at `per_s`). Time is passed in. At most `max_clients` buckets are
+    kept; when full, the clients whose buckets have refilled are forgotten (they lose nothing)."""
+
+    burst: int
+    per_s: float
+    max_clients: int = 4096
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # client -> (tokens, at)
+
+    def take(self, client: str, now: float) -> bool:
+        """Spend one refusal for `client`; False when its budget is used up."""
+        tokens, at = self._buckets.get(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.per_s)
+        if tokens < 1.0:
+            self._buckets[client] = (tokens, now)
+            return False
+        if client not in self._buckets and len(self._buckets) >= self.max_clients:
+            self._forget_refilled(now)
+        self._buckets[client] = (tokens - 1.0, now)
+        return True
+
+    def _forget_refilled(self, now: float) -> None:
+        full = [c for c, (t, at) in self._buckets.items() if t + (now - at) * self.per_s >= self.burst]
+        for client in full or list(self._buckets)[: len(self._buckets) // 2]:
+            del self._buckets[client]
 
 
 # ==================================================================== duties

@@ -34,6 +34,7 @@ from keeper.store import OPEN_TX, NewTx, Store, TxRecord
 
 log = logging.getLogger("keeper.sender")
 CANCEL = "cancel"
+PENDING = "pending"  # simulations see the node's pool: what is sent but not yet mined
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,10 @@ class TxSender:
 
     # ---------------------------------------------------------------- simulation
     async def simulate(self, to: str, data: str) -> int:
-        """eth_call `data` from our account; returns a gas limit. A revert raises ContractRevert
-        with the custom error decoded by name."""
-        call, used = await asyncio.gather(self.rpc.eth_call(to, data, sender=self.address),
+        """eth_call `data` from our account against the pending block (so a transaction another
+        keeper has sent but nobody has mined counts); returns a gas limit. A revert raises
+        ContractRevert with the custom error decoded by name."""
+        call, used = await asyncio.gather(self.rpc.eth_call(to, data, sender=self.address, block=PENDING),
                                           self._gas_used(to, data), return_exceptions=True)
         if isinstance(call, BaseException):
             raise call
@@ -96,7 +98,7 @@ class TxSender:
         tx = {"from": self.address, "to": to, "data": data}
         if self._access_list:  # one execution, unlike eth_estimateGas's binary search
             try:
-                result = await self.rpc.request("eth_createAccessList", [tx, "latest"])
+                result = await self.rpc.request("eth_createAccessList", [tx, PENDING])
                 return int(result["gasUsed"], 16)
             except RpcError as exc:
                 if exc.revert_data is not None or "revert" in exc.message.lower():
@@ -104,7 +106,7 @@ class TxSender:
                 log.info("eth_createAccessList unavailable (%s): estimating gas instead", exc.message)
                 self._access_list = False
         try:
-            return int(await self.rpc.request("eth_estimateGas", [tx]), 16)
+            return int(await self.rpc.request("eth_estimateGas", [tx, PENDING]), 16)
         except RpcError as exc:
             raise as_revert(exc) from None
 

@@ -28,7 +28,7 @@ import uvicorn
 from eth_account.signers.local import LocalAccount
 
 from cohort.errors import ContractRevert
-from keeper import __version__
+from keeper import __version__, policy
 from keeper.abi import vault_calls
 from keeper.breaker import BreakerGuard
 from keeper.duties import DutyContext, DutySkipped, register_standard_duties
@@ -83,7 +83,8 @@ class Keeper:
         self.verifier = Verifier(directory=self.directory, node=self.node, expected_chain_id=settings.chain_id,
                                  deadline_margin_s=settings.deadline_margin_s)
         self.intake = Intake(store=self.store, verifier=self.verifier, node=self.node, metrics=self.metrics,
-                             max_body_bytes=settings.max_body_bytes, enqueue=self.enqueue)
+                             max_body_bytes=settings.max_body_bytes, enqueue=self.enqueue,
+                             refusals=policy.RefusalBudget(settings.refusal_burst, settings.refusals_per_s))
         self.started_at = time.time()
         self.pipeline = SignalPipeline(store=self.store, node=self.node, sender=self.sender, verifier=self.verifier,
                                        directory=self.directory, abi=self.abi, breaker=self.breaker,
@@ -252,7 +253,7 @@ class Keeper:
         while True:
             signal_id = await queue.get()
             try:
-                await self.pipeline.process(signal_id)
+                parked = await self.pipeline.process(signal_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -261,6 +262,8 @@ class Keeper:
                 self._loop_later(self.settings.retry_delay_s, self.enqueue, signal_id, vault)
                 continue
             self._active.discard(signal_id)
+            if parked is not None:  # it waits; the queue goes on with the vault's other signals
+                self._loop_later(parked.seconds, self.enqueue, signal_id, vault)
 
     def _loop_later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
         assert self._loop is not None

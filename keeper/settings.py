@@ -46,8 +46,11 @@ class KeeperSettings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     host: str = "127.0.0.1"
     port: int = 8547
-    admin_token: SecretStr | None = None  # required by POST /breaker/reset when set
-    max_body_bytes: int = 65_536
+    admin_token: SecretStr | None = None  # POST /breaker/reset is refused (403) unless one is set
+    max_body_bytes: int = Field(65_536, ge=1024)
+    # refused submissions recorded per client: a burst, then a steady rate; past it 429, not recorded
+    refusal_burst: int = Field(30, ge=1)
+    refusals_per_s: float = Field(1.0, gt=0)
 
     # ---------------------------------------------------------------- signal pipeline
     poll_interval_s: float = Field(0.2, gt=0)
@@ -61,6 +64,9 @@ class KeeperSettings(BaseSettings):
     priority_fee_gwei: float = Field(1.0, ge=0)
     max_fee_gwei: float = Field(500.0, gt=0)  # hard cap on maxFeePerGas, replacements included
     gas_headroom_pct: int = Field(30, ge=0)
+    # several keepers of one vault take turns per signal: the n-th in line (policy.relay_rank) waits
+    # n slots before it sends, and sends only if nobody has (0: never wait, race instead)
+    claim_slot_s: float = Field(2.0, ge=0)
     retry_limit: int = Field(5, ge=0)  # simulation retries for transient reverts
     retry_delay_s: float = Field(2.0, ge=0)
     breaker_threshold: int = Field(5, ge=1)  # consecutive failures that open the circuit breaker

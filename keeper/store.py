@@ -89,6 +89,13 @@ TX_REPLACED = "replaced"  # another transaction with the same nonce was mined
 TX_REFUSED = "refused"  # the node refused it: never in any mempool
 OPEN_TX = (TX_SIGNED, TX_BROADCAST)
 
+MAX_SQL_INT = 2**63 - 1  # SQLite's INTEGER; ids, offsets and deadlines beyond it are refused or clamped
+
+
+def clamp_deadline(deadline: int | None) -> int | None:
+    """A deadline as stored: past 2**63 - 1 seconds (a signer's "never") it is that, which means the same."""
+    return None if deadline is None else min(deadline, MAX_SQL_INT)
+
 
 @dataclass(frozen=True)
 class SignalRecord:
@@ -234,7 +241,8 @@ class Store:
             cur = db.execute(
                 "INSERT INTO signals(digest, vault, chain_id, nonce, deadline, payload, source, accepted, state,"
                 " reason, detail, received_at, received_block, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (digest, vault, chain_id, None if nonce is None else str(nonce), deadline, payload, source,
+                (digest, vault, chain_id, None if nonce is None else str(nonce), clamp_deadline(deadline), payload,
+                 source,
                  int(state != SignalState.REJECTED), str(state), reason, detail, received_at, received_block,
                  time.time()))
             return int(cur.lastrowid or 0)
@@ -300,7 +308,7 @@ class Store:
                 " ON CONFLICT(tx_hash) DO UPDATE SET status = excluded.status, error = NULL"
                 " RETURNING id",
                 (tx.signal_id, tx.kind, tx.vault, tx.sender, tx.nonce, tx.tx_hash, tx.raw, tx.to_address, tx.data,
-                 tx.gas_limit, str(tx.max_fee), str(tx.priority_fee), tx.deadline, TX_SIGNED, now))
+                 tx.gas_limit, str(tx.max_fee), str(tx.priority_fee), clamp_deadline(tx.deadline), TX_SIGNED, now))
             tx_id = int(cur.fetchone()[0])
             if tx.signal_id is not None and signal_state is not None:
                 db.execute("UPDATE signals SET state = ?, updated_at = ? WHERE id = ?",

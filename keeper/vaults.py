@@ -27,6 +27,13 @@ class VaultInfo:
     read_at: float
 
 
+@dataclass
+class _KeeperSet:
+    allowed: set[str]
+    to_block: int  # KeeperSet events read up to here
+    read_at: float
+
+
 class VaultDirectory:
     def __init__(self, addresses: list[str], rpc: Rpc, abi: VaultAbi) -> None:
         self.addresses = [Web3.to_checksum_address(a) for a in addresses]
@@ -35,6 +42,8 @@ class VaultDirectory:
         self.abi = abi
         self._cache: dict[str, VaultInfo] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._keepers: dict[str, _KeeperSet] = {}
+        self._symbols: dict[str, str] = {}
 
     def resolve(self, address: str) -> str | None:
         """The configured vault with this address (checksummed), or None if it is not served."""
@@ -65,6 +74,40 @@ class VaultDirectory:
                 log.warning("vault manager changed", extra={"vault": vault, "old": cached.manager, "new": manager})
             self._cache[vault] = info
             return info
+
+    async def keepers(self, vault: str) -> list[str]:
+        """The vault's allowed keepers, from its KeeperSet events (read once, then followed from the
+        last block read, at most every MANAGER_TTL_S)."""
+        known = self._keepers.get(vault)
+        if known is not None and time.time() - known.read_at < MANAGER_TTL_S:
+            return sorted(known.allowed)
+        lock = self._locks.setdefault(f"keepers:{vault}", asyncio.Lock())
+        async with lock:
+            known = self._keepers.get(vault) or _KeeperSet(set(), -1, 0.0)
+            if time.time() - known.read_at >= MANAGER_TTL_S:
+                head = int(await self.rpc.request("eth_blockNumber"), 16)
+                topic = self.abi.topics["KeeperSet"]
+                logs = await self.rpc.get_logs(vault, [topic], known.to_block + 1, head) if head > known.to_block else []
+                for entry in logs:
+                    keeper = Web3.to_checksum_address("0x" + str(entry["topics"][1])[-40:])
+                    if int(str(entry["data"]), 16):
+                        known.allowed.add(keeper)
+                    else:
+                        known.allowed.discard(keeper)
+                self._keepers[vault] = _KeeperSet(known.allowed, head, time.time())
+            return sorted(self._keepers[vault].allowed)
+
+    async def symbol(self, token: str) -> str:
+        """A token's ERC-20 symbol (its address if it has none), for messages."""
+        cached = self._symbols.get(token.lower())
+        if cached is None:
+            fn = self.abi["symbol"]
+            try:
+                cached = str(fn.decode(await self.rpc.eth_call(token, fn.encode()))[0])
+            except Exception:  # no symbol(), or not a string: the address says it
+                cached = Web3.to_checksum_address(token)
+            self._symbols[token.lower()] = cached
+        return cached
 
     async def nonce_used(self, vault: str, nonce: int) -> bool:
         fn = self.abi["nonceUsed"]

@@ -13,11 +13,20 @@ from cohort.accounts import dev_account
 from cohort.chain import DevChain
 from cohort.tx import transact
 from cohort.vault import Vault
+from keeper import policy
 from tests.conftest import Roles
 from tests.helpers import SignalBook, deposit
-from tests.keeper.conftest import SECOND_KEEPER_INDEX, keeper_key, trade_events, txs_of
+from tests.keeper.conftest import (
+    KEEPER_INDEX,
+    SECOND_KEEPER_INDEX,
+    keeper_key,
+    trade_events,
+    txs_of,
+)
 
 UNFUNDED = 25  # anvil funds dev accounts 0-19 only
+TOKEN = "s3cret-token"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _vault_with_keepers(w3: Web3, deployment, roles: Roles, label: str, keepers: list[str]) -> Vault:
@@ -35,7 +44,7 @@ def test_repeated_failures_open_the_breaker_which_stops_sending_and_says_why(
     vault = _vault_with_keepers(w3, deployment, roles, "keeper-breaker", [poor.address])
     book = SignalBook(vault, deployment, roles.manager)
     k = start_keeper([vault.address], private_key=keeper_key(UNFUNDED), breaker_threshold=3,
-                     breaker_cooldown_s=0, retry_delay_s=0.05)
+                     breaker_cooldown_s=0, retry_delay_s=0.05, admin_token=TOKEN)
 
     first = k.client.post(book.signed("USDC", "WETH", size_bps=300)).json()["id"]
     deadline = time.monotonic() + 20
@@ -58,7 +67,7 @@ def test_repeated_failures_open_the_breaker_which_stops_sending_and_says_why(
     assert w3.eth.get_transaction_count(poor.address, "pending") == 0
 
     chain.set_balance(poor.address, 10**20)  # the operator fixes the cause, then resets
-    reset = k.client.http.post("/breaker/reset")
+    reset = k.client.http.post("/breaker/reset", headers=ADMIN)
     assert reset.status_code == 200 and reset.json()["breaker"]["open"] is False
     for signal_id in (first, second):
         assert k.client.signal(signal_id, wait=30)["state"] == "executed"
@@ -66,10 +75,20 @@ def test_repeated_failures_open_the_breaker_which_stops_sending_and_says_why(
 
 
 def test_breaker_reset_needs_the_admin_token_when_one_is_set(book: SignalBook, start_keeper) -> None:
-    k = start_keeper([book.vault.address], admin_token="s3cret-token")
+    k = start_keeper([book.vault.address], admin_token=TOKEN)
     assert k.client.http.post("/breaker/reset").status_code == 401
-    ok = k.client.http.post("/breaker/reset", headers={"Authorization": "Bearer s3cret-token"})
+    wrong = k.client.http.post("/breaker/reset", headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "unauthorized"
+    ok = k.client.http.post("/breaker/reset", headers=ADMIN)
     assert ok.status_code == 200
+
+
+def test_breaker_reset_is_refused_when_no_admin_token_is_configured(book: SignalBook, start_keeper) -> None:
+    k = start_keeper([book.vault.address])
+    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Bearer anything"}):
+        refused = k.client.http.post("/breaker/reset", headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "reset_disabled" and "admin_token" in refused.json()["detail"]
 
 
 def test_signal_that_cannot_be_sent_before_its_deadline_expires_unsent(
@@ -102,21 +121,29 @@ def test_signal_the_vault_can_never_execute_fails_with_the_error_name(book: Sign
     assert record["transactions"] == []
 
 
-def test_two_keepers_racing_one_signal_execute_it_once(
+def test_two_keepers_given_one_signal_send_one_transaction_between_them(
         w3: Web3, chain: DevChain, deployment, roles: Roles, start_keeper) -> None:
     second = dev_account(SECOND_KEEPER_INDEX)
     vault = _vault_with_keepers(w3, deployment, roles, "keeper-race", [roles.keeper, second.address])
     book = SignalBook(vault, deployment, roles.manager)
-    a = start_keeper([vault.address])
-    b = start_keeper([vault.address], private_key=keeper_key(SECOND_KEEPER_INDEX))
+    a = start_keeper([vault.address], claim_slot_s=0.3)
+    b = start_keeper([vault.address], private_key=keeper_key(SECOND_KEEPER_INDEX), claim_slot_s=0.3)
     signed = book.signed("USDC", "WETH", size_bps=500)
+    sent_before = txs_of(w3, roles.keeper) + txs_of(w3, second.address)
 
-    chain.set_automine(False)
+    chain.set_automine(False)  # blocks only when the test mines: the first transaction stays pending
     try:
         ids = [a.client.post(signed).json()["id"], b.client.post(signed).json()["id"]]
-        for client, signal_id in zip((a.client, b.client), ids, strict=True):
-            client.wait_for(signal_id, lambda r: r["state"] == "submitted", what="broadcast")
-        chain.mine()  # both transactions in one block: one executes, the other reverts
+        clients = (a.client, b.client)
+        deadline = time.monotonic() + 30
+        while True:  # one keeper has sent; the other saw its transaction in the pending block
+            records = [c.signal(i) for c, i in zip(clients, ids, strict=True)]
+            if sorted((r["state"], r["reason"]) for r in records) == [("submitted", None),
+                                                                      ("verified", "pending_elsewhere")]:
+                break
+            assert time.monotonic() < deadline, records
+            time.sleep(0.05)
+        chain.mine()
     finally:
         chain.set_automine(True)
     records = [a.client.signal(ids[0], wait=30), b.client.signal(ids[1], wait=30)]
@@ -125,12 +152,32 @@ def test_two_keepers_racing_one_signal_execute_it_once(
     winner = next(r for r in records if r["state"] == "executed")
     loser = next(r for r in records if r["state"] == "executed_by_other")
     assert loser["tx_hash"] == winner["tx_hash"] and loser["executed_by"] == winner["executed_by"]
-    assert winner["executed_by"] in (roles.keeper, second.address)
+    assert len(winner["transactions"]) == 1 and loser["transactions"] == []
+    assert txs_of(w3, roles.keeper) + txs_of(w3, second.address) == sent_before + 1  # no gas burnt on a revert
     events = trade_events(w3, vault, winner["digest"])
     assert len(events) == 1 and events[0]["args"]["keeper"] == winner["executed_by"]
-    # losing a race is not a failure: neither breaker counted it
     for client in (a.client, b.client):
         assert client.health()[1]["breaker"]["failures"] == 0
+
+
+def test_the_second_in_line_sends_after_its_slot_when_the_first_never_does(
+        w3: Web3, deployment, roles: Roles, start_keeper) -> None:
+    second = dev_account(SECOND_KEEPER_INDEX)
+    vault = _vault_with_keepers(w3, deployment, roles, "keeper-turns", [roles.keeper, second.address])
+    book = SignalBook(vault, deployment, roles.manager)
+    signed = book.signed("USDC", "WETH", size_bps=500)
+    keepers = [roles.keeper, second.address]
+    follower = next(k for k in keepers if policy.relay_rank(signed.digest, k, keepers) == 1)
+    index = SECOND_KEEPER_INDEX if follower == second.address else KEEPER_INDEX
+    k = start_keeper([vault.address], private_key=keeper_key(index), claim_slot_s=0.5)  # the first is down
+
+    signal_id = k.client.post(signed).json()["id"]
+    waiting = k.client.wait_for(signal_id, lambda r: r["reason"] is not None or r["state"] != "verified")
+    record = k.client.signal(signal_id, wait=30)
+
+    assert waiting["reason"] == "waiting_turn" and "1 other keeper" in waiting["detail"]
+    assert record["state"] == "executed" and record["executed_by"] == follower
+    assert record["broadcast_at"] - record["received_at"] >= 0.5
 
 
 def test_second_keeper_that_gets_an_executed_signal_refuses_it(w3: Web3, deployment, roles: Roles,

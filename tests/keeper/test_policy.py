@@ -9,7 +9,6 @@ import pytest
 from keeper import policy
 from keeper.policy import (
     CircuitBreaker,
-    Disposition,
     Execution,
     Fees,
     RedemptionStatus,
@@ -78,14 +77,30 @@ def test_pending_transaction_actions(known: bool, stuck: bool, first: bool, may_
     assert policy.pending_action(known_to_node=known, stuck=stuck, first_in_line=first, may_send=may_send) is action
 
 
-def test_revert_names_map_to_what_the_keeper_does() -> None:
-    assert policy.classify_revert("CohortInvalidSignature") is Disposition.REJECT
-    assert policy.classify_revert("CohortSignalExpired") is Disposition.EXPIRE
-    assert policy.classify_revert("CohortNonceUsed") is Disposition.RECONCILE
-    assert policy.classify_revert("CohortNotKeeper") is Disposition.KEEPER_FAULT
-    assert policy.classify_revert("CohortPaused") is Disposition.RETRY
-    assert policy.classify_revert("CohortSlippageOutOfRange") is Disposition.FAIL
-    assert policy.classify_revert("Panic") is Disposition.RETRY  # unknown: retried, then failed
+def test_each_signal_has_one_order_of_keepers_that_every_keeper_computes_alike() -> None:
+    keepers = ["0x" + f"{i:02x}" * 20 for i in range(1, 6)]
+    digests = [bytes([i]) * 32 for i in range(40)]
+    for digest in digests:
+        ranks = sorted(policy.relay_rank(digest, k, keepers) for k in keepers)
+        assert ranks == list(range(5))  # one keeper per place in line
+        assert policy.relay_rank(digest, keepers[0].upper().replace("0X", "0x"), keepers) == \
+            policy.relay_rank(digest, keepers[0], keepers)
+    firsts = {next(k for k in keepers if policy.relay_rank(d, k, keepers) == 0) for d in digests}
+    assert len(firsts) > 1  # no keeper always goes first
+    assert policy.relay_rank(digests[0], ME, []) == 0  # alone: first
+    assert policy.relay_rank(digests[0], ME, [ME]) == 0
+
+
+def test_refusal_budget_allows_a_burst_then_a_steady_rate_per_client() -> None:
+    budget = policy.RefusalBudget(burst=3, per_s=1.0)
+    assert [budget.take("a", 100.0) for _ in range(4)] == [True, True, True, False]
+    assert budget.take("b", 100.0)  # each client has its own budget
+    assert not budget.take("a", 100.5)
+    assert budget.take("a", 101.6)  # refilled at one per second
+    small = policy.RefusalBudget(burst=1, per_s=1.0, max_clients=2)
+    for i, client in enumerate(["x", "y", "z", "w"]):
+        assert small.take(client, 200.0 + i * 10)
+    assert len(small._buckets) <= 2
 
 
 def test_outcome_from_chain_tells_us_from_another_keeper_and_from_a_cancellation() -> None:

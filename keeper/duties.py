@@ -26,6 +26,13 @@ log = logging.getLogger("keeper.duties")
 MAX_REDEMPTION_ROUNDS = 16  # settlements per vault per run (one epoch, or one gate round, each)
 
 
+def gate_spent(revert: ContractRevert) -> bool:
+    """`CohortNoSettlementCapacity(gateRemaining=0, ...)`: this window's gate is used up (normal),
+    as opposed to a vault short of the base asset (gateRemaining > 0)."""
+    return (revert.name == "CohortNoSettlementCapacity" and len(revert.error_args) == 2
+            and int(str(revert.error_args[0])) == 0)
+
+
 class DutySkipped(KeeperError, RuntimeError):
     """The duty could not act this round (the circuit breaker is open)."""
 
@@ -99,8 +106,18 @@ def register_standard_duties(keeper: Keeper) -> None:
                     done.append(f"unwound for epoch {status.epoch} (needs {status.assets_needed}, "
                                 f"had {status.base_available})")
                 continue
-            receipt = await ctx.transact(vault, "settleRedemptions",
-                                         nothing_to_do=frozenset({"CohortNothingToSettle", "CohortEpochNotMatured"}))
+            try:
+                receipt = await ctx.transact(vault, "settleRedemptions",
+                                             nothing_to_do=frozenset({"CohortNothingToSettle", "CohortEpochNotMatured"}))
+            except ContractRevert as revert:
+                if not gate_spent(revert):
+                    raise
+                # a normal partial settlement: the gate caps what one window pays; the rest of the
+                # epoch settles pro rata in the next windows
+                log.info("redemptions: the gate of this window is spent; epoch %d settles on in the next one",
+                         status.epoch, extra={"duty": "settle_redemptions", "vault": vault, "epoch": status.epoch})
+                done.append(f"epoch {status.epoch}: gate reached, the rest settles in later windows")
+                break
             if receipt is None:
                 break
             done.append(f"settled epoch {status.epoch}")

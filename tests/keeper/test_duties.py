@@ -4,9 +4,11 @@ says there is work, so running it again (or from two keepers) sends nothing."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
+import pytest
 from web3 import Web3
 
 from cohort import protocol
@@ -107,3 +109,26 @@ def test_duties_send_nothing_when_the_chain_says_there_is_nothing_to_do(
     assert duties["settle_redemptions"]["vaults"][funded_vault.address]["outcome"] == "idle"
     assert duties["derisk"]["vaults"][funded_vault.address]["outcome"] == "idle"
     assert "accrue_fees" not in duties  # interval 0: disabled
+
+
+def test_a_partial_settlement_at_the_gate_is_normal_and_logged_as_info(
+        w3: Web3, chain: DevChain, deployment, roles: Roles, start_keeper, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = protocol.VaultConfig(gate_bps=1000, epoch_length=3600, notice_period=3600)
+    vault = make_vault(w3, deployment, roles, "keeper-gate", cfg)
+    investor = roles.investors[3]
+    shares = deposit(w3, deployment, vault, investor, 100_000 * 10**6)
+    vault.request_redeem(shares // 2, investor)  # half the vault: five gate windows of 10%
+    chain.increase_time(3 * 3600)
+    caplog.set_level(logging.INFO, logger="keeper")
+
+    k = start_keeper([vault.address], redemptions_interval_s=0.3)
+    _eventually(lambda: "gate reached" in str(k.client.health()[1]["duties"]["settle_redemptions"]["vaults"]
+                                              .get(vault.address, {}).get("detail")), what="a gated round")
+    runs = k.client.health()[1]["duties"]["settle_redemptions"]["vaults"][vault.address]
+
+    assert runs["outcome"] == "acted"
+    assert 0 < vault.redeem_request_of(investor).claimable_assets < 50_000 * 10**6  # paid in part
+    assert vault.redemption_status().due  # the rest waits for the next window
+    gated = [r for r in caplog.records if "gate of this window is spent" in r.getMessage()]
+    assert gated and all(r.levelno == logging.INFO for r in gated)
+    assert not [r for r in caplog.records if r.name.startswith("keeper") and r.levelno >= logging.WARNING]

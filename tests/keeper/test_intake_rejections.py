@@ -23,9 +23,10 @@ Case = Callable[[SignalBook, DevChain, Roles], bytes | str]
 
 
 def _json(signed: signals.SignedSignal, **changes: Any) -> str:
+    """The signed signal's JSON with top-level fields replaced (the text "1e400" as a raw JSON number)."""
     data = signed.to_json_dict()
-    data.update(changes)
-    return json.dumps(data)
+    data.update({k: "@number@" if v == "1e400" else v for k, v in changes.items()})
+    return json.dumps(data).replace('"@number@"', "1e400")
 
 
 def _high_s(book: SignalBook, chain: DevChain, roles: Roles) -> str:
@@ -74,7 +75,32 @@ CASES: dict[str, tuple[Case, int, str]] = {
     "deadline passed": (lambda b, c, r: b.signed(deadline=c.timestamp() - 1).to_json(), 422, "expired"),
     "deadline too close": (lambda b, c, r: b.signed(deadline=c.timestamp() + 1).to_json(), 422, "expired"),
     "nonce already used": (_used_nonce, 409, "nonce_used"),
+    # hostile bodies that once made the keeper answer 500
+    "JSON nested too deeply": (lambda b, c, r: "[" * 100_000 + "]" * 100_000, 413, "body_too_large"),
+    "JSON nested too deeply, small": (lambda b, c, r: '{"a":' * 10_000 + "1" + "}" * 10_000, 400,
+                                      "malformed_json"),
+    "nonce 1e400": (lambda b, c, r: _signal_json(b.signed(), nonce="1e400"), 422, "invalid_signal"),
+    "deadline 1e400": (lambda b, c, r: _signal_json(b.signed(), deadline="1e400"), 422, "invalid_signal"),
+    "chainId 1e400": (lambda b, c, r: _json(b.signed(), chainId="1e400"), 422, "invalid_signal"),
+    "chainId 2**256": (lambda b, c, r: _json(b.signed(), chainId=2**256), 422, "invalid_signal"),
+    "chainId past a SQL integer": (lambda b, c, r: _json(b.signed(), chainId=2**63), 422, "invalid_signal"),
+    "digest not hex": (lambda b, c, r: _json(b.signed(), digest="zz"), 422, "invalid_signal"),
+    "digest of the wrong size": (lambda b, c, r: _json(b.signed(), digest="0x1234"), 422, "invalid_signal"),
+    "zero signature": (lambda b, c, r: _json(b.signed(), signature="0x" + "00" * 65), 422, "bad_signature"),
+    "number as a float": (lambda b, c, r: _json(b.signed(), chainId=31337.0), 422, "invalid_signal"),
+    "signal not an object": (lambda b, c, r: _json(b.signed(), signal=[1, 2]), 422, "invalid_signal"),
 }
+
+
+def _signal_json(signed: signals.SignedSignal, **changes: Any) -> str:
+    """The signed signal's JSON with fields of the inner signal replaced; numbers given as raw JSON text."""
+    data = signed.to_json_dict()
+    raw = {k: v for k, v in changes.items() if isinstance(v, str) and v.startswith("1e")}
+    data["signal"].update({k: f"@{k}@" if k in raw else v for k, v in changes.items()})
+    text = json.dumps(data)
+    for key, number in raw.items():
+        text = text.replace(f'"@{key}@"', number)
+    return text
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -107,3 +133,9 @@ def test_unknown_routes_and_bad_queries_answer_json_errors(book: SignalBook, sta
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_request"
     nowhere = k.client.http.get("/nowhere")
     assert nowhere.status_code == 404 and nowhere.json()["error"] == "not_found"
+    for path, params in ((f"/signals/{2**63}", None), ("/signals/0", None), ("/signals", {"offset": 2**63}),
+                         ("/signals", {"limit": 10**30}), ("/signals/1", {"wait": "nan"})):
+        answer = k.client.http.get(path, params=params)
+        assert answer.status_code == 422 and answer.json()["error"] == "invalid_request", (path, answer.text)
+    far = k.client.http.get("/signals", params={"offset": 2**63 - 1})
+    assert far.status_code == 200 and far.json() == {"signals": []}

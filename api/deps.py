@@ -20,6 +20,7 @@ from api.settings import Settings
 MAX_PAGE = 1_000
 MAX_BLOCK = 2**62
 MAX_OFFSET = 2**31
+MAX_ID = 2**63 - 1  # ids are SQL BIGINTs
 
 
 @dataclass

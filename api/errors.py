@@ -12,8 +12,9 @@ class ApiError(CohortError):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, indexed_block: int | None = None) -> None:
         self.message = message
+        self.indexed_block = indexed_block  # set when the answer is only true as of the indexed books
         super().__init__(message)
 
 

@@ -46,14 +46,16 @@ chain. Amounts are integers in the token's smallest unit, as decimal strings.
 """
 
 
-def _error(status: int, detail: object, code: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"detail": jsonable_encoder(detail), "code": code})
+def _error(status: int, detail: object, code: str, **extra: object) -> JSONResponse:
+    content = {"detail": jsonable_encoder(detail), "code": code}
+    content.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(status_code=status, content=content)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status_code, exc.message, exc.code)
+        return _error(exc.status_code, exc.message, exc.code, indexed_block=exc.indexed_block)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AppState, checksum_address
+from api.deps import MAX_ID, AppState, checksum_address
 from api.errors import BadInput
 from api.schemas.common import ADDRESS_PATTERN
 from api.services import stream as service
@@ -25,7 +26,9 @@ POLICY_VIOLATION = 1008
 
 
 @router.websocket("/vaults/{vault}/stream")
-async def stream(websocket: WebSocket, vault: str, after_id: int | None = None) -> None:
+async def stream(websocket: WebSocket, vault: str,
+                 after_id: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id.")]
+                 = None) -> None:
     state: AppState = websocket.app.state.cohort
     try:
         if not re.fullmatch(ADDRESS_PATTERN, vault):
@@ -44,7 +47,7 @@ async def stream(websocket: WebSocket, vault: str, after_id: int | None = None) 
         return
     await websocket.accept()
     start = await run_in_threadpool(service.position, state.sessions, address)
-    last_id = start.last_id if after_id is None else max(0, after_id)
+    last_id = start.last_id if after_id is None else after_id
     reorgs = start.reorgs
     await websocket.send_json({"type": "hello", "vault": address, "block_number": start.cursor_block,
                                "last_id": last_id})

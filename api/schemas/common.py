@@ -34,6 +34,9 @@ class Page(Schema, Generic[T]):
 class ErrorResponse(Schema):
     detail: Any = Field(description="What is wrong: a message, or a list of field errors.")
     code: str = Field(description="not_found, invalid_input, ...")
+    indexed_block: int | None = Field(None, description="For an answer about the indexed books (\"never held "
+                                      "shares\"): the last indexed block it is true as of; a later block may "
+                                      "differ while the indexer catches up.")
 
 
 class TokenOut(Schema):

@@ -108,7 +108,9 @@ def tickets(session: Session, ctx: VaultContext, acc: lb.Account, limit: int, of
 def _account_or_404(session: Session, ctx: VaultContext, investor: str) -> lb.Account:
     acc = load_account(session, ctx.address, investor)
     if acc is None:
-        raise NotFound(f"{investor} has never held shares of vault {ctx.address}")
+        block = ctx.head.block_number
+        raise NotFound(f"{investor} has never held shares of vault {ctx.address} as of indexed block {block}",
+                       indexed_block=block)
     return acc
 
 
@@ -130,7 +132,8 @@ def investor(session: Session, chain: ChainReader, cache: ContextCache, address:
     vaults = list(session.scalars(select(models.Account.vault).where(models.Account.address == address)
                                   .order_by(models.Account.vault)))
     if not vaults:
-        raise NotFound(f"{address} has never held shares of an indexed vault")
+        raise NotFound(f"{address} has never held shares of an indexed vault as of indexed block "
+                       f"{head.block_number}", indexed_block=head.block_number)
     positions = []
     for vault in vaults:
         ctx = load_vault(session, chain, cache, vault, head)

@@ -49,3 +49,19 @@ def test_bad_filters_of_a_known_vault_are_refused(scenario: Scenario, make_harne
             assert response.status_code == 422, (path, params, response.text)
             assert response.json()["code"] == "invalid_input"
         assert h.client.get(f"/vaults/{v}/investors/{UNKNOWN}/tickets").status_code == 404
+
+
+def test_never_held_shares_says_as_of_which_indexed_block(scenario: Scenario, make_harness: MakeHarness,
+                                                          sqlite_url: str) -> None:
+    v = scenario.vault.address
+    with make_harness(sqlite_url) as h:
+        h.sync()
+        head = h.get("/health")
+        for path in (f"/vaults/{v}/investors/{UNKNOWN}", f"/vaults/{v}/investors/{UNKNOWN}/tickets",
+                     f"/investors/{UNKNOWN}"):
+            response = h.client.get(path)
+            assert response.status_code == 404, response.text
+            body = response.json()
+            assert body["code"] == "not_found" and isinstance(body["indexed_block"], int)
+            assert f"as of indexed block {body['indexed_block']}" in body["detail"]
+            assert body["indexed_block"] == head["indexed_block"]

@@ -45,3 +45,17 @@ def test_the_stream_refuses_a_bad_or_unknown_vault(scenario: Scenario, make_harn
         with pytest.raises(WebSocketDisconnect) as refused, h.client.websocket_connect(f"/vaults/{vault}/stream") as ws:
             ws.receive_json()
         assert refused.value.code == 1008
+
+
+@pytest.mark.parametrize("after_id", [str(2**63), "-1", "1e400", "ten"])
+def test_the_stream_refuses_an_after_id_no_event_can_have(scenario: Scenario, make_harness: MakeHarness,
+                                                          sqlite_url: str, after_id: str) -> None:
+    v = scenario.vault.address
+    with make_harness(sqlite_url) as h:
+        h.sync()
+        with pytest.raises(WebSocketDisconnect) as refused, \
+                h.client.websocket_connect(f"/vaults/{v}/stream", params={"after_id": after_id}) as ws:
+            ws.receive_json()
+        assert refused.value.code == 1008
+        with h.client.websocket_connect(f"/vaults/{v}/stream", params={"after_id": str(2**63 - 1)}) as ws:
+            assert ws.receive_json()["type"] == "hello"  # the largest id is fine: nothing comes after it

@@ -37,7 +37,10 @@ class Reconciliation(Schema):
     block_hash: TxHash | None
     events_replayed: int
     checks: int = Field(description="How many quantities were compared.")
-    accounts_checked: int
+    accounts_checked: int = Field(description="Accounts compared in this answer (one page of them).")
+    accounts_total: int = Field(description="Every account of the vault; page through them with accounts_offset.")
+    accounts_offset: int
+    accounts_limit: int | None = Field(description="The page size asked for (None: every account).")
     ok: bool = Field(description="True when every quantity matches.")
     differences: list[Difference]
     compared: list[Difference] = Field(description="Every vault-level comparison (accounts only when different).")

@@ -12,12 +12,14 @@ the fee shares of FeesAccrued against the Transfer mints. Every difference is re
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import models
@@ -62,15 +64,48 @@ def events_page(session: Session, vault: str, name: str | None, from_block: int 
     return Page[EventOut](items=[event_out(r) for r in rows], total=int(total), limit=limit, offset=offset)
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where an event sits in the log: the CSV's paging cursor."""
+
+    block_number: int
+    log_index: int
+
+
+def _after(cursor: Position | None) -> list[Any]:
+    if cursor is None:
+        return []
+    e = models.Event
+    return [or_(e.block_number > cursor.block_number,
+                and_(e.block_number == cursor.block_number, e.log_index > cursor.log_index))]
+
+
+def csv_next(session: Session, vault: str, name: str | None, from_block: int | None, to_block: int | None,
+             cursor: Position | None, limit: int) -> Position | None:
+    """The cursor of the page after this one (its last row's position), or None if this is the last."""
+    e = models.Event
+    rows = session.execute(select(e.block_number, e.log_index)
+                           .where(*_filters(vault, name, from_block, to_block), *_after(cursor))
+                           .order_by(e.block_number, e.log_index).limit(2).offset(limit - 1)).all()
+    return Position(rows[0].block_number, rows[0].log_index) if len(rows) == 2 else None
+
+
+def csv_etag(vault: str, block_hash: str | None, reorgs: int, params: tuple[Any, ...]) -> str:
+    """One page of the log at one indexed block is always the same bytes."""
+    key = json.dumps([vault, block_hash, reorgs, *params], default=str)
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
 def events_csv(sessions: sessionmaker[Session], vault: str, name: str | None, from_block: int | None,
-               to_block: int | None) -> Iterator[str]:
-    """The whole filtered log as CSV, streamed in chunks from its own read transaction."""
+               to_block: int | None, cursor: Position | None = None, limit: int | None = None) -> Iterator[str]:
+    """One page of the filtered log as CSV, streamed in chunks from its own read transaction."""
     e = models.Event
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     with sessions() as session:
-        query = select(e).where(*_filters(vault, name, from_block, to_block)).order_by(e.block_number, e.log_index)
+        query = (select(e).where(*_filters(vault, name, from_block, to_block), *_after(cursor))
+                 .order_by(e.block_number, e.log_index).limit(limit))
         for i, row in enumerate(session.scalars(query.execution_options(yield_per=1_000))):
             writer.writerow([row.id, row.block_number, row.block_hash, row.timestamp, row.tx_hash, row.tx_index,
                              row.log_index, row.address, row.vault, row.name,
@@ -116,44 +151,74 @@ def _fee_mints(events: list[lb.LogEvent], vault: str) -> int:
 
 
 def reconcile(session: Session, chain: ChainReader, factory: str | None, vault: str,
-              check_accounts: bool = True) -> Reconciliation:
+              check_accounts: bool = True, *, accounts_limit: int | None = None, accounts_offset: int = 0,
+              memo: dict[str, Any] | None = None) -> Reconciliation:
+    """The reconciliation at the indexed head: every vault-level quantity, and the accounts of one
+    page (`accounts_offset`, `accounts_limit`; None: all). `memo`, a cache that lives as long as
+    the indexed head (a vault context's), keeps the replay of the log between pages."""
     head = load_head(session)
-    events = load_events(session, vault)
-    book = lb.replay(events, factory).get(vault)
+    replayed: _Replay | None = None if memo is None else memo.get("reconciliation.replay")
+    if replayed is None:
+        events = load_events(session, vault)
+        replayed = _Replay(len(events), lb.replay(events, factory).get(vault), _fee_mints(events, vault))
+        if memo is not None:
+            memo["reconciliation.replay"] = replayed
+    book = replayed.book
     report = _Report()
     if book is None or head.block_hash is None:
         report.check("vault", vault, "not in the event log", "?")
-        return _result(vault, head, len(events), 0, report)
-    _check_projections(session, book, report)
+        return _result(vault, head, replayed.events, [], 0, accounts_offset, accounts_limit, report)
+    everyone = sorted(a for a in book.accounts if a not in (vault, ZERO_ADDRESS)) if check_accounts else []
+    end = None if accounts_limit is None else accounts_offset + accounts_limit
+    page = everyone[accounts_offset:end]
+    special = [a for a in (vault, ZERO_ADDRESS) if a in book.accounts] if accounts_offset == 0 else []
+    _check_projections(session, book, report, page + special, whole=end is None and accounts_offset == 0)
     report.check("fee_shares", "FeesAccrued vs Transfer mints", book.management_shares + book.performance_shares,
-                 _fee_mints(events, vault))
-    accounts = sorted(a for a in book.accounts if a not in (vault, ZERO_ADDRESS)) if check_accounts else []
+                 replayed.fee_mints)
     try:
-        _check_chain(chain, book, head, accounts, report)
+        _check_chain(chain, book, head, page, report)
     except ChainUnavailable as exc:
         report.check("chain", "reads at the indexed block", "available", f"unavailable: {exc}")
-    return _result(vault, head, len(events), len(accounts), report)
+    return _result(vault, head, replayed.events, page, len(everyone), accounts_offset, accounts_limit, report)
 
 
-def _result(vault: str, head: Head, replayed: int, accounts: int, report: _Report) -> Reconciliation:
+@dataclass(frozen=True)
+class _Replay:
+    events: int
+    book: lb.VaultBook | None
+    fee_mints: int
+
+
+def _result(vault: str, head: Head, replayed: int, page: list[str], total: int, offset: int, limit: int | None,
+            report: _Report) -> Reconciliation:
     return Reconciliation(vault=vault, block_number=head.block_number, block_hash=head.block_hash,
-                          events_replayed=replayed, checks=report.checks, accounts_checked=accounts,
+                          events_replayed=replayed, checks=report.checks, accounts_checked=len(page),
+                          accounts_total=total, accounts_offset=offset, accounts_limit=limit,
                           ok=not report.differences, differences=report.differences, compared=report.compared)
 
 
-def _check_projections(session: Session, book: lb.VaultBook, report: _Report) -> None:
-    """The indexer's stored books must equal a replay of the raw log."""
+def _check_projections(session: Session, book: lb.VaultBook, report: _Report, accounts: list[str],
+                       whole: bool) -> None:
+    """The indexer's stored books must equal a replay of the raw log (vault totals, and `accounts`)."""
     state = session.get(models.VaultState, book.address)
     if state is None:
         report.check("projection", "vault_state", "present", "missing")
         return
     for name in BOOK_FIELDS:
         report.check(f"projection.{name}", "", getattr(book, name), int(getattr(state, name)), keep=False)
-    stored = {row.address: row for row in session.scalars(select(models.Account)
-                                                          .where(models.Account.vault == book.address))}
-    report.check("projection.accounts", "count", len(book.accounts), len(stored), keep=False)
-    for address, acc in book.accounts.items():
-        row = stored.get(address)
+    a = models.Account
+    count = session.scalar(select(func.count()).select_from(a).where(a.vault == book.address)) or 0
+    report.check("projection.accounts", "count", len(book.accounts), int(count), keep=False)
+    query = select(a).where(a.vault == book.address)
+    stored: dict[str, models.Account] = {}
+    if whole:
+        stored = {row.address: row for row in session.scalars(query)}
+    else:
+        for first in range(0, len(accounts), 500):
+            chunk = accounts[first:first + 500]
+            stored.update({row.address: row for row in session.scalars(query.where(a.address.in_(chunk)))})
+    for address in accounts:
+        acc, row = book.accounts[address], stored.get(address)
         for name in ACCOUNT_FIELDS:
             report.check(f"projection.account.{name}", address, getattr(acc, name),
                          None if row is None else getattr(row, name), keep=False)

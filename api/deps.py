@@ -30,6 +30,7 @@ class AppState:
     sessions: sessionmaker[Session]
     chain: ChainReader
     contexts: ContextCache
+    inline_reads: bool = False  # SQLite: cached-context reads may run on the event loop (routes/investors)
 
 
 # Dependencies that do no I/O are `async`: FastAPI runs them on the event loop instead of

@@ -23,12 +23,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
 from api import __version__
-from api.db import make_engine, migrate, session_factory
+from api.db import is_sqlite, make_engine, migrate, session_factory
 from api.deps import AppState
 from api.errors import ApiError
 from api.indexer.rpc import Rpc
 from api.indexer.runner import Indexer
 from api.routes import api_router
+from api.routes.investors import MamFastPath
 from api.services.chain import ChainReader
 from api.services.context import ContextCache
 from api.settings import Settings
@@ -114,9 +115,11 @@ def create_app(settings: Settings | None = None, *, run_indexer: bool | None = N
                                    swagger_favicon_url="/docs-assets/favicon-32x32.png")
     engine = make_engine(settings.database_url, read_only=True)
     app.state.cohort = AppState(settings=settings, engine=engine, sessions=session_factory(engine),
-                                chain=ChainReader(rpc, settings.chain_cache_size), contexts=ContextCache())
+                                chain=ChainReader(rpc, settings.chain_cache_size), contexts=ContextCache(),
+                                inline_reads=is_sqlite(settings.database_url))
     install_error_handlers(app)
     app.include_router(api_router)
+    app.add_middleware(MamFastPath)  # the hot path, ahead of routing (see its docstring)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -50,6 +50,11 @@ class DeadlinePassed(KeeperError, RuntimeError):
     """A signal's deadline is too close (or past) to send it: it is never sent."""
 
 
+class Superseded(KeeperError, RuntimeError):
+    """Between simulation and broadcast, another transaction doing the same work reached the
+    pending block (another keeper's): ours is not broadcast."""
+
+
 class Rejection(KeeperError, ValueError):
     """A submitted signal is refused at intake; `code` and `status` make the HTTP answer."""
 

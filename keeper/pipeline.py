@@ -24,12 +24,19 @@ from cohort.reverts import Disposition
 from keeper import policy
 from keeper.abi import VaultAbi
 from keeper.breaker import BreakerGuard
-from keeper.errors import DeadlinePassed, Rejection, RpcError, RpcUnavailable, SendRejected
+from keeper.errors import (
+    DeadlinePassed,
+    Rejection,
+    RpcError,
+    RpcUnavailable,
+    SendRejected,
+    Superseded,
+)
 from keeper.intake import EXPIRED, UNKNOWN_VAULT, Verifier, hexstr
 from keeper.metrics import KeeperMetrics
 from keeper.node import Node
 from keeper.policy import Execution, SignalState
-from keeper.sender import CANCEL, Mined, NonceLost, TxSender
+from keeper.sender import CANCEL, PENDING, Mined, NonceLost, TxSender
 from keeper.settings import KeeperSettings
 from keeper.store import OPEN_TX, TX_MINED, SignalRecord, Store
 from keeper.vaults import VaultDirectory
@@ -142,10 +149,18 @@ class SignalPipeline:
         except RpcError as exc:
             return self._retry_later(rec, "rpc_error", f"simulation failed: {exc}")
         try:
-            tx = await self.sender.send(kind="signal", to=vault, data=data, gas=gas, deadline=rec.deadline,
-                                        signal_id=rec.id, vault=vault)
+            nonce = signed.signal.nonce
+            tx = await self.sender.send(
+                kind="signal", to=vault, data=data, gas=gas, deadline=rec.deadline, signal_id=rec.id, vault=vault,
+                # the last look at the pending block, milliseconds before the bytes leave
+                still_wanted=(lambda: self._nonce_free_in_pending(vault, nonce)) if await self._shared(vault) else None)
         except DeadlinePassed:
             return self._expire(rec, "its deadline came before it could be sent; it was never sent")
+        except Superseded:
+            self.store.update_signal(rec.id, state=SignalState.VERIFIED, reason="pending_elsewhere",
+                                     detail=f"another transaction using nonce {rec.nonce} is pending; "
+                                            "waiting for it to be mined")
+            return self._park(rec, self.settings.poll_interval_s)
         except SendRejected as exc:
             self.store.update_signal(rec.id, state=SignalState.VERIFIED, reason="send_refused", detail=str(exc))
             return self._park(rec, self.settings.retry_delay_s)
@@ -171,6 +186,13 @@ class SignalPipeline:
                                      detail=f"{rank} other keeper(s) of this vault go first for this signal; "
                                             f"this keeper sends it in {wait:.1f}s unless one of them has")
         return Parked(wait)
+
+    async def _shared(self, vault: str) -> bool:
+        """Does another keeper serve this vault? (Then look at the pending block once more before sending.)"""
+        return any(k.lower() != self.me.lower() for k in await self.directory.keepers(vault))
+
+    async def _nonce_free_in_pending(self, vault: str, nonce: int) -> bool:
+        return not await self.directory.nonce_used(vault, nonce, block=PENDING)
 
     async def _on_revert(self, rec: SignalRecord, signed: signals.SignedSignal, vault: str,
                          revert: ContractRevert) -> Step:

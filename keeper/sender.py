@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -24,7 +25,7 @@ from eth_account.signers.local import LocalAccount
 
 from keeper import policy
 from keeper.breaker import BreakerGuard
-from keeper.errors import DeadlinePassed, RpcError, RpcUnavailable, SendRejected
+from keeper.errors import DeadlinePassed, RpcError, RpcUnavailable, SendRejected, Superseded
 from keeper.metrics import KeeperMetrics
 from keeper.node import Node
 from keeper.policy import Fees, SignalState, StuckAction
@@ -120,10 +121,13 @@ class TxSender:
 
     # ---------------------------------------------------------------- first broadcast
     async def send(self, *, kind: str, to: str, data: str, gas: int, deadline: int | None = None,
-                   signal_id: int | None = None, vault: str | None = None) -> TxRecord:
+                   signal_id: int | None = None, vault: str | None = None,
+                   still_wanted: Callable[[], Awaitable[bool]] | None = None) -> TxRecord:
         """Sign, record and broadcast a call. Returns its record, `broadcast` or, if the node
         could not be reached, still `signed` (`settle` then finds out what happened to it).
-        Raises DeadlinePassed (nothing sent) or SendRejected (the node refused it)."""
+        `still_wanted`, asked after the write-ahead record and just before the bytes leave, may
+        call it off (another keeper's transaction is pending): then nothing is broadcast.
+        Raises DeadlinePassed or Superseded (nothing sent) or SendRejected (the node refused it)."""
         for _ in range(3):
             async with self._lock:
                 if self._next_nonce is None:
@@ -139,6 +143,9 @@ class TxSender:
                 if not self._may_send(deadline):  # the last check before the bytes leave
                     self.store.mark_refused(record.id, "deadline reached before broadcast")
                     raise DeadlinePassed(f"deadline {deadline} reached before broadcast")
+                if still_wanted is not None and not await still_wanted():
+                    self.store.mark_refused(record.id, "superseded: the same work is pending from another sender")
+                    raise Superseded("another transaction doing the same work is pending")
                 self._next_nonce = nonce + 1
                 try:
                     return await self._broadcast(record)

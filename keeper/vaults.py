@@ -109,9 +109,9 @@ class VaultDirectory:
             self._symbols[token.lower()] = cached
         return cached
 
-    async def nonce_used(self, vault: str, nonce: int) -> bool:
+    async def nonce_used(self, vault: str, nonce: int, *, block: str = "latest") -> bool:
         fn = self.abi["nonceUsed"]
-        return bool(fn.decode(await self.rpc.eth_call(vault, fn.encode(nonce)))[0])
+        return bool(fn.decode(await self.rpc.eth_call(vault, fn.encode(nonce), block=block))[0])
 
     async def is_keeper(self, vault: str, account: str) -> bool:
         fn = self.abi["isKeeper"]

@@ -9,7 +9,11 @@ keeper's own latency, not a queue that grows). From the keeper's store it then m
   transaction): parsing, verification (ecrecover, nonce), storing, simulation, signing,
   write-ahead record, broadcast;
 - keeper.mined_p50_ms / _p99_ms: HTTP receipt -> the keeper has the receipt (anvil automines);
-- keeper.signals_per_s: signals executed per second over the run.
+- keeper.signals_per_s: signals executed per second over the run;
+- keeper.two_keepers_reverted_per_signal / _burnt_gas_per_signal: two keepers of one vault (two
+  processes, two accounts) given every signal at the same moment, blocks every second (a chain
+  where a transaction waits in the pool): transactions that reverted, and the gas they burnt, per
+  signal (goal 0: they take turns and check the pending block instead of racing).
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from cohort.artifacts import REPO_ROOT
 from cohort.chain import Anvil, DevChain, free_port
 from cohort.uniswap import encode_v3_path
 
-MANAGER, KEEPER = 5, 2
+MANAGER, KEEPER, SECOND_KEEPER = 5, 2, 13
+TWO_KEEPER_SIGNALS = 20
+BLOCK_TIME_S = 1  # interval mining for the two-keeper phase
 DEPOSIT = 1_000_000 * 10**6  # USDC per vault
 
 
@@ -88,17 +94,18 @@ def _deploy(w3: Any, workdir: Path, rpc_url: str, vaults: int) -> tuple[Any, lis
     return m, made
 
 
-def _start_keeper(workdir: Path, rpc_url: str, vaults: list[str]) -> tuple[subprocess.Popen[bytes], str, Path]:
+def _start_keeper(workdir: Path, rpc_url: str, vaults: list[str], *, account: int = KEEPER,
+                  name: str = "keeper") -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
-    db = workdir / "keeper.db"
+    db = workdir / f"{name}.db"
     settings = {"rpc_url": rpc_url, "vaults": vaults, "db_path": str(db), "port": port, "poll_interval_s": 0.1,
                 "fees_interval_s": 0, "redemptions_interval_s": 0, "risk_interval_s": 0, "log_level": "WARNING"}
-    config = workdir / "keeper.toml"
+    config = workdir / f"{name}.toml"
     config.write_text("[keeper]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
-    env["KEEPER_PRIVATE_KEY"] = "0x" + bytes(dev_account(KEEPER).key).hex()
+    env["KEEPER_PRIVATE_KEY"] = "0x" + bytes(dev_account(account).key).hex()
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    log = open(workdir / "keeper.log", "ab")  # noqa: SIM115 - handed to the child
+    log = open(workdir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen([sys.executable, "-m", "keeper", "run", "--config", str(config)], cwd=REPO_ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
@@ -106,7 +113,7 @@ def _start_keeper(workdir: Path, rpc_url: str, vaults: list[str]) -> tuple[subpr
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"keeper exited: {(workdir / 'keeper.log').read_text()[-2000:]}")
+            raise RuntimeError(f"keeper exited: {(workdir / f'{name}.log').read_text()[-2000:]}")
         try:
             if httpx.get(f"{url}/healthz", timeout=2).json().get("status") == "ok":
                 return proc, url, db
@@ -151,13 +158,82 @@ async def _drive(url: str, books: list[list[signals.SignedSignal]], *, concurren
     return done
 
 
+def _two_keepers(workdir: Path, w3: Any, m: Any, rpc_url: str, count: int) -> dict[str, float]:
+    """Two keeper processes on one vault, every signal posted to both at once, a block a second."""
+    accounts = DevChain(w3).dev_accounts()
+    keepers = [accounts[KEEPER], dev_account(SECOND_KEEPER).address]
+    vault = protocol.create_vault(w3, m, protocol.VaultConfig(name="Bench pair", symbol="cBP"), label="bench-pair",
+                                  owner=accounts[1], manager=dev_account(MANAGER).address, guardian=accounts[3],
+                                  fee_recipient=accounts[4], keepers=keepers, sender=accounts[1])
+    investor = accounts[17]
+    devnet.fund(w3, m, "USDC", investor, DEPOSIT)
+    vault.deposit(DEPOSIT, investor)
+    book = _signal_book(m, vault, count, first_nonce=1)
+    started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
+    try:
+        for index, name in ((KEEPER, "pair-a"), (SECOND_KEEPER, "pair-b")):
+            started.append(_start_keeper(workdir, rpc_url, [vault.address], account=index, name=name))
+        w3.provider.make_request("evm_setAutomine", [False])
+        w3.provider.make_request("evm_setIntervalMining", [BLOCK_TIME_S])
+        states = asyncio.run(_drive_pair([url for _p, url, _db in started], book))
+    finally:
+        w3.provider.make_request("evm_setIntervalMining", [0])
+        w3.provider.make_request("evm_setAutomine", [True])
+        for proc, _url, _db in started:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(30)
+    executed = sum(1 for pair in states if sorted(pair) == ["executed", "executed_by_other"])
+    if executed != count:
+        raise RuntimeError(f"two keepers: {count - executed} signals did not end executed once: {states}")
+    import sqlite3
+
+    reverted, burnt, sent = 0, 0, 0
+    for _proc, _url, db in started:
+        con = sqlite3.connect(db)
+        try:
+            n, gas = con.execute("SELECT count(*), coalesce(sum(gas_used), 0) FROM txs WHERE receipt_status = 0"
+                                 ).fetchone()
+            sent += con.execute("SELECT count(*) FROM txs WHERE mined_block IS NOT NULL").fetchone()[0]
+        finally:
+            con.close()
+        reverted, burnt = reverted + n, burnt + gas
+    _progress(f"two keepers: {count} signals, {sent} transactions mined, {reverted} reverted ({burnt:,} gas burnt)")
+    return {"keeper.two_keepers_reverted_per_signal": round(reverted / count, 3),
+            "keeper.two_keepers_burnt_gas_per_signal": round(burnt / count, 1),
+            "keeper.two_keepers_transactions_per_signal": round(sent / count, 3)}
+
+
+async def _drive_pair(urls: list[str], book: list[signals.SignedSignal]) -> list[list[str]]:
+    """Post every signal to every keeper at the same moment; each signal's final state at each."""
+    transport = httpx.AsyncHTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    async with httpx.AsyncClient(timeout=120, transport=transport) as http:
+        async def post(url: str, signed: signals.SignedSignal) -> int:
+            answer = await http.post(f"{url}/signals", content=signed.to_json(),
+                                     headers={"content-type": "application/json"})
+            if answer.status_code != 202:
+                raise RuntimeError(f"signal refused by {url}: {answer.text}")
+            return int(answer.json()["id"])
+
+        async def final(url: str, signal_id: int) -> str:
+            while True:
+                record = (await http.get(f"{url}/signals/{signal_id}", params={"wait": 60})).json()
+                if record["state"] in ("executed", "executed_by_other", "rejected", "failed", "expired"):
+                    return str(record["state"])
+
+        ids = [await asyncio.gather(*(post(url, signed) for url in urls)) for signed in book]
+        return [list(await asyncio.gather(*(final(url, i) for url, i in zip(urls, pair, strict=True))))
+                for pair in ids]
+
+
 def run(out_path: Path | None = None, *, signals_total: int = 600, vaults: int = 5, latency_share: float = 0.4,
         steps_tracing: bool = False) -> dict[str, float]:
     """Run the benchmark; returns (and writes to `out_path`) the keeper's metrics.
 
     Two phases over the same keeper: `latency_share` of the signals one at a time (the keeper's
     own latency: keeper.internal_*, keeper.mined_*), then the rest with one client per vault in
-    parallel (keeper.signals_per_s, and the latencies under that load as keeper.loaded_*).
+    parallel (keeper.signals_per_s, and the latencies under that load as keeper.loaded_*). Then
+    two keepers on one vault (keeper.two_keepers_*).
 
     anvil runs without `--steps-tracing` unless asked: the devnet's tracer makes each mined swap
     cost 30-150 ms (and more as the chain grows), which would measure the tracer, not the keeper."""
@@ -178,6 +254,10 @@ def run(out_path: Path | None = None, *, signals_total: int = 600, vaults: int =
             first = asyncio.run(_drive(url, [b[:sequential] for b in books], concurrent=False, label="latency"))
             _progress(f"load phase: {vaults} clients (one per vault), one signal in flight each")
             second = asyncio.run(_drive(url, [b[sequential:] for b in books], concurrent=True, label="load"))
+            os.killpg(keeper.pid, signal.SIGTERM)
+            keeper.wait(30)
+            _progress(f"two keepers on one vault: {TWO_KEEPER_SIGNALS} signals to both, a block every {BLOCK_TIME_S}s")
+            pair = _two_keepers(workdir, w3, m, anvil.rpc_url, TWO_KEEPER_SIGNALS)
         finally:
             if keeper is not None and keeper.poll() is None:
                 os.killpg(keeper.pid, signal.SIGTERM)
@@ -191,6 +271,7 @@ def run(out_path: Path | None = None, *, signals_total: int = 600, vaults: int =
         "keeper.signals_per_s": rate,
         "keeper.loaded_internal_p50_ms": loaded["internal_p50"], "keeper.loaded_internal_p99_ms": loaded["internal_p99"],
         "keeper.loaded_mined_p99_ms": loaded["mined_p99"],
+        **pair,
     }
     notes = (f"{len(first) + len(second)} signals (Uniswap V3 swaps) over {vaults} vaults: {len(first)} one at a time "
              f"(internal/mined), then {len(second)} with {vaults} clients in parallel (signals_per_s, loaded_*). "
@@ -198,7 +279,9 @@ def run(out_path: Path | None = None, *, signals_total: int = 600, vaults: int =
              f"{'with' if steps_tracing else 'without'} --steps-tracing; secp256k1 backend "
              f"{type(eth_keys.backends.get_backend()).__name__}; {os.cpu_count()} CPUs shared by anvil, keeper and "
              f"client. internal = HTTP receipt (body read) -> node accepted the signed transaction; mined = HTTP "
-             f"receipt -> keeper holds the receipt.")
+             f"receipt -> keeper holds the receipt. two_keepers_*: {TWO_KEEPER_SIGNALS} signals, each posted to two "
+             f"keeper processes (default settings: claim_slot_s 2) of one vault at once, anvil mining a block every "
+             f"{BLOCK_TIME_S}s; burnt gas = gas used by reverted transactions.")
     result = {"metrics": metrics, "notes": notes}
     if out_path is not None:
         Path(out_path).write_text(json.dumps(result, indent=2) + "\n")

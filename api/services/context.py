@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from api import models
@@ -52,11 +52,23 @@ class Head:
         return (self.block_number, self.block_hash, self.reorgs)
 
 
+# The per-request reads of the MAM view are Core statements built once, run on the session's
+# connection: the ORM's identity map and unit of work cost more than the query itself there.
+_STATE = models.IndexerState.__table__.c
+_HEAD = select(_STATE.cursor_block, _STATE.cursor_hash, _STATE.reorg_count).where(_STATE.id == 1)
+_ACCOUNTS = models.Account.__table__.c
+_ACCOUNT = select(*(_ACCOUNTS[f] for f in ACCOUNT_FIELDS)).where(
+    _ACCOUNTS.vault == bindparam("vault"), _ACCOUNTS.address == bindparam("address"))
+_EPOCHS = models.Epoch.__table__.c
+_EPOCH = select(*(_EPOCHS[f] for f in EPOCH_FIELDS)).where(_EPOCHS.vault == bindparam("vault"),
+                                                            _EPOCHS.epoch == bindparam("epoch"))
+
+
 def load_head(session: Session) -> Head:
-    state = session.get(models.IndexerState, 1)
-    if state is None:
+    row = session.connection().execute(_HEAD).first()
+    if row is None:
         return Head(-1, None, 0)
-    return Head(state.cursor_block, state.cursor_hash, state.reorg_count)
+    return Head(row.cursor_block, row.cursor_hash, row.reorg_count)
 
 
 @dataclass
@@ -163,6 +175,10 @@ def vault_exists(session: Session, address: str) -> bool:
 
 
 def load_epochs(session: Session, vault: str, numbers: set[int] | None = None) -> dict[int, lb.Epoch]:
+    if numbers is not None and len(numbers) == 1:  # one investor's request: the hot path
+        (number,) = numbers
+        row = session.connection().execute(_EPOCH, {"vault": vault, "epoch": number}).first()
+        return {} if row is None else {number: lb.Epoch(*row)}
     query = select(models.Epoch).where(models.Epoch.vault == vault)
     if numbers is not None:
         if not numbers:
@@ -176,8 +192,8 @@ def to_account(row: models.Account) -> lb.Account:
 
 
 def load_account(session: Session, vault: str, address: str) -> lb.Account | None:
-    row = session.get(models.Account, (vault, address))
-    return None if row is None else to_account(row)
+    row = session.connection().execute(_ACCOUNT, {"vault": vault, "address": address}).first()
+    return None if row is None else lb.Account(*row)
 
 
 def load_accounts(session: Session, vault: str) -> list[lb.Account]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api import models
@@ -81,6 +81,13 @@ def _trades(session: Session, ctx: VaultContext) -> list[_Trade]:
     return cached
 
 
+_P = models.Position.__table__.c
+_HISTORY = (select(_P.block_number, _P.log_index, _P.position)
+            .where(_P.vault == bindparam("vault"), _P.account == bindparam("account"),
+                   _P.block_number <= bindparam("last"))
+            .order_by(_P.block_number, _P.log_index))  # built once: the MAM view's hot path
+
+
 def tickets(session: Session, ctx: VaultContext, acc: lb.Account, limit: int, offset: int) -> Page[Ticket]:
     """A ticket for every trade after the investor joined (their first non-zero position)."""
     if acc.first_block is None or acc.first_log_index is None:
@@ -90,11 +97,8 @@ def tickets(session: Session, ctx: VaultContext, acc: lb.Account, limit: int, of
     page = since[offset:offset + limit]
     if not page:
         return Page[Ticket](items=[], total=len(since), limit=limit, offset=offset)
-    p = models.Position.__table__.c
-    history = [(r.block_number, r.log_index, int(r.position)) for r in session.execute(
-        select(p.block_number, p.log_index, p.position)
-        .where(p.vault == ctx.address, p.account == acc.address, p.block_number <= page[-1].view.block_number)
-        .order_by(p.block_number, p.log_index))]
+    history = [(r.block_number, r.log_index, int(r.position)) for r in session.connection().execute(
+        _HISTORY, {"vault": ctx.address, "account": acc.address, "last": page[-1].view.block_number})]
     cut = slices(history, [t.view for t in page])
     items = [Ticket(trade_id=t.view.seq, kind=t.kind, block_number=t.view.block_number, timestamp=t.timestamp,
                     tx_hash=t.tx_hash, token_in=t.token_in, token_out=t.token_out, position_shares=str(s.position),
@@ -121,6 +125,22 @@ def mam_view(session: Session, ctx: VaultContext, investor: str, tickets_limit: 
                    block_hash=ctx.head.block_hash, price_source=ctx.snapshot.source,
                    price_per_share=str(ctx.snapshot.price_per_share),
                    tickets=tickets(session, ctx, acc, tickets_limit, tickets_offset), **f.model_dump())
+
+
+MAM_CACHE_SIZE = 4096  # rendered answers kept per vault context (one indexed block): ~10 KB each
+
+
+def mam_view_json(session: Session, ctx: VaultContext, investor: str, tickets_limit: int, tickets_offset: int) -> str:
+    """The MAM view as JSON, rendered once per (investor, page) while the indexed block stays the same."""
+    answers: dict[tuple[str, int, int], str] = ctx.cache.setdefault("mam", {})
+    key = (investor, tickets_limit, tickets_offset)
+    body = answers.get(key)
+    if body is None:
+        body = mam_view(session, ctx, investor, tickets_limit, tickets_offset).model_dump_json()
+        if len(answers) >= MAM_CACHE_SIZE:
+            answers.clear()  # a new indexed block starts a new cache anyway; this only bounds memory
+        answers[key] = body
+    return body
 
 
 def tickets_page(session: Session, ctx: VaultContext, investor: str, limit: int, offset: int) -> Page[Ticket]:

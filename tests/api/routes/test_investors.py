@@ -3,9 +3,13 @@ indexed block (see tests/api/scenario.py for how each one is computed)."""
 
 from __future__ import annotations
 
+from web3 import Web3
+
+from cohort import manifest as mf
 from cohort.tx import call
 from tests.api.conftest import MakeHarness
 from tests.api.scenario import (
+    USDC,
     Scenario,
     chain_view,
     cost_model,
@@ -14,6 +18,7 @@ from tests.api.scenario import (
     joined_block,
     trade_logs,
 )
+from tests.helpers import deposit
 
 
 def test_the_scenario_covers_what_the_view_must_handle(scenario: Scenario) -> None:
@@ -114,3 +119,28 @@ def test_tickets_page_through_every_trade_since_joining(scenario: Scenario, make
                  for o in range(0, whole["total"], 2)]
         assert [t for page in pages for t in page] == whole["items"]
         assert whole["total"] < len(h.get(f"/vaults/{v}/trades")["items"])  # joined after the first trade
+
+
+def test_the_fast_path_and_the_route_give_the_same_answer_and_a_new_block_a_new_one(
+        scenario: Scenario, make_harness: MakeHarness, sqlite_url: str, w3: Web3, deployment: mf.Manifest) -> None:
+    v, who = scenario.vault.address, scenario.investors[0]
+    path = f"/vaults/{v}/investors/{who}"
+    with make_harness(sqlite_url) as h:
+        h.sync()
+        fast = h.get(path)
+        assert h.get(path) == fast  # answered again from the rendered cache
+        assert h.get(path, via_route="1") == fast  # an unknown parameter: FastAPI's route answers
+        assert h.get(path, tickets_limit=2, tickets_offset=1)["tickets"]["items"] == fast["tickets"]["items"][1:3]
+        assert h.get(path, tickets_limit=2, tickets_offset=1) == h.get(path, tickets_limit=2, tickets_offset=1,
+                                                                       via_route="1")
+        for bad in ({"tickets_limit": "-1"}, {"tickets_limit": "100000"}, {"tickets_offset": "x"}):
+            refused = h.client.get(path, params=bad)
+            assert refused.status_code == 422 and refused.json()["code"] == "invalid_input"
+        lower = h.client.get(f"/vaults/{v.lower()}/investors/{who.lower()}")
+        assert lower.status_code == 200 and lower.json() == fast
+
+        deposit(w3, deployment, scenario.vault, who, 1_000 * USDC)
+        h.indexer.sync()  # a new indexed block, the caches left as they are: the block is in their keys
+        after = h.get(path)
+        assert after["block_number"] > fast["block_number"]
+        assert int(after["shares"]) > int(fast["shares"])

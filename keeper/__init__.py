@@ -21,14 +21,20 @@ Settings (TOML keys; every key also as an env var `KEEPER_<KEY>`, which wins ove
     private_key         the keeper's key; put it in KEEPER_PRIVATE_KEY, not in the file
     keyfile, keyfile_passphrase   or a JSON keystore (KEEPER_KEYFILE_PASSPHRASE)
     db_path             SQLite store (default keeper.db); sqlite_synchronous FULL | NORMAL
-    host, port          HTTP listen address (default 127.0.0.1:8547); admin_token guards
-                        POST /breaker/reset (Authorization: Bearer <token>)
+    host, port          HTTP listen address (default 127.0.0.1:8547); admin_token enables
+                        POST /breaker/reset (Authorization: Bearer <token>); without one it is refused
+    refusal_burst, refusals_per_s   refused submissions recorded per client (30, then 1/s); past
+                        that they are answered 429 too_many_refusals, counted, not stored
     poll_interval_s     head polling; replace_after_blocks / replace_after_s: when a pending
                         transaction counts as stuck; fee_bump_bps (>= 1250) per replacement;
                         priority_fee_gwei, max_fee_gwei (hard cap); deadline_margin_s
-    retry_limit, retry_delay_s        retries of transient simulation reverts
+    retry_limit, retry_delay_s        retries of transient simulation reverts (a retrying signal
+                        waits off its vault's queue); reverts that can never pass fail at once
+    claim_slot_s        several keepers of one vault take turns per signal: the n-th in line
+                        (keccak of digest and keeper) waits n slots (default 2 s), then sends only
+                        if the pending block shows nobody has; 0: no turns
     breaker_threshold, breaker_cooldown_s   consecutive failures that stop sending, and for how
-                        long (0: until POST /breaker/reset)
+                        long (0: until POST /breaker/reset, or a restart)
     fees_interval_s, redemptions_interval_s, risk_interval_s   duty periods (0 disables one);
                         derisk_bps: share of a holding sold per de-risking call
     log_level, log_json structured JSON lines on stderr; secrets are redacted
@@ -41,7 +47,8 @@ HTTP
                                 "state"}; 200 with "duplicate": true if already accepted;
                                 4xx {"error": code, "detail": why} otherwise: malformed_json,
                                 body_too_large, invalid_signal, unknown_vault, wrong_chain,
-                                digest_mismatch, bad_signature, expired, nonce_used (409)
+                                digest_mismatch, bad_signature, expired, nonce_used (409),
+                                too_many_refusals (429: not recorded). Refusals are stored clipped
     GET  /signals/{id}?wait=S   state, reason, outcome and transactions (waits up to S seconds
                                 for a final state)
     GET  /signals?state=&vault=&limit=&offset=
@@ -50,7 +57,7 @@ HTTP
     GET  /metrics               Prometheus: keeper_signals{state}, receipt-to-broadcast and
                                 receipt-to-mined histograms, keeper_last_block, gas used and
                                 spent, transactions sent and replaced, duty runs, breaker, RPC
-    POST /breaker/reset
+    POST /breaker/reset         with the admin token (401 without it; 403 when none is configured)
 
 States: received -> verified -> simulated -> submitted -> executed | executed_by_other |
 rejected | failed | expired.

@@ -38,10 +38,14 @@ DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
     "keeper.mined_p50_ms": ("keeper: HTTP receipt to mined on anvil (automine), median", None),
     "keeper.mined_p99_ms": ("keeper: HTTP receipt to mined on anvil (automine), 99th percentile", None),
     "keeper.signals_per_s": ("keeper throughput, several vaults in parallel", None),
+    "keeper.two_keepers_reverted_per_signal": ("two keepers of one vault given every signal at once (1 s blocks): "
+                                               "reverted transactions per signal", "0"),
+    "keeper.two_keepers_burnt_gas_per_signal": ("the same: gas burnt by reverted transactions, per signal", "0"),
     "indexer.events_per_s": ("indexer: events stored per second over a 50,000+ event history (SQLite)", None),
     "indexer.raw_getlogs_events_per_s": ("bare eth_getLogs over the same history: the ceiling", None),
     "api.mam_p50_ms": ("MAM view of one investor in a 10,000-investor vault under concurrent load, median", None),
     "api.mam_p99_ms": ("the same, 99th percentile", None),
+    "api.mam_p99_ms_32": ("the same with 32 clients at once (SQLite), 99th percentile", "< 50"),
 }
 
 

@@ -71,6 +71,7 @@ class SignalPipeline:
         self.started_at = started_at
         self.on_finished = on_finished
         self.me = sender.address
+        self._keepers_unknown: set[str] = set()
 
     # ---------------------------------------------------------------- driver
     async def process(self, signal_id: int) -> Parked | None:
@@ -176,7 +177,9 @@ class SignalPipeline:
         shows nobody has sent it yet. The first in line waits for nothing."""
         if rec.retries or not rec.digest or self.settings.claim_slot_s <= 0:
             return None
-        keepers = await self.directory.keepers(vault)
+        keepers = await self._keepers(vault)
+        if keepers is None:  # not known: no turns; the pending block is still checked before sending
+            return None
         rank = policy.relay_rank(bytes.fromhex(rec.digest[2:]), self.me, keepers)
         wait = rec.received_at + rank * self.settings.claim_slot_s - time.time()
         if wait <= 0:
@@ -187,9 +190,22 @@ class SignalPipeline:
                                             f"this keeper sends it in {wait:.1f}s unless one of them has")
         return Parked(wait)
 
+    async def _keepers(self, vault: str) -> list[str] | None:
+        """The vault's allowed keepers, or None when the node will not give its KeeperSet logs
+        (some providers cap eth_getLogs ranges)."""
+        try:
+            return await self.directory.keepers(vault)
+        except RpcError as exc:
+            if vault not in self._keepers_unknown:
+                self._keepers_unknown.add(vault)
+                log.warning("the vault's keepers cannot be read (%s): no turns with other keepers; the pending "
+                            "block is still checked before each send", exc, extra={"vault": vault})
+            return None
+
     async def _shared(self, vault: str) -> bool:
-        """Does another keeper serve this vault? (Then look at the pending block once more before sending.)"""
-        return any(k.lower() != self.me.lower() for k in await self.directory.keepers(vault))
+        """May another keeper serve this vault? (Then look at the pending block once more before sending.)"""
+        keepers = await self._keepers(vault)
+        return keepers is None or any(k.lower() != self.me.lower() for k in keepers)
 
     async def _nonce_free_in_pending(self, vault: str, nonce: int) -> bool:
         return not await self.directory.nonce_used(vault, nonce, block=PENDING)

@@ -138,8 +138,8 @@ def test_two_keepers_given_one_signal_send_one_transaction_between_them(
         deadline = time.monotonic() + 30
         while True:  # one keeper has sent; the other saw its transaction in the pending block
             records = [c.signal(i) for c, i in zip(clients, ids, strict=True)]
-            if sorted((r["state"], r["reason"]) for r in records) == [("submitted", None),
-                                                                      ("verified", "pending_elsewhere")]:
+            if sorted((r["state"], r["reason"] or "") for r in records) == [("submitted", ""),
+                                                                            ("verified", "pending_elsewhere")]:
                 break
             assert time.monotonic() < deadline, records
             time.sleep(0.05)

@@ -172,23 +172,38 @@ class SignalPipeline:
 
     async def _wait_for_turn(self, rec: SignalRecord, vault: str) -> Parked | None:
         """Several keepers relaying one signal take turns instead of racing: each allowed keeper of
-        the vault has a rank for this digest (policy.relay_rank); rank r sends only `r` claim slots
-        after it received the signal, and then only if the simulation against the pending block
-        shows nobody has sent it yet. The first in line waits for nothing."""
+        the vault has a place in line for this digest (policy.relay_order); the r-th sends only r
+        claim slots after it received the signal, later still while a keeper ahead of it is busy
+        sending (it will get there), and then only if the pending block shows nobody has sent it.
+        The first in line waits for nothing."""
         if rec.retries or not rec.digest or self.settings.claim_slot_s <= 0:
             return None
         keepers = await self._keepers(vault)
         if keepers is None:  # not known: no turns; the pending block is still checked before sending
             return None
-        rank = policy.relay_rank(bytes.fromhex(rec.digest[2:]), self.me, keepers)
-        wait = rec.received_at + rank * self.settings.claim_slot_s - time.time()
+        order = policy.relay_order(bytes.fromhex(rec.digest[2:]), [*keepers, self.me])
+        rank = order.index(self.me.lower())
+        if rank == 0:
+            return None
+        slot, now = self.settings.claim_slot_s, time.time()
+        busy = now >= rec.received_at + rank * slot and await self._busy(order[:rank])
+        wait = policy.wait_for_keepers_ahead(rank=rank, received_at=rec.received_at, now=now, slot_s=slot,
+                                             ahead_busy=busy)
         if wait <= 0:
             return None
         if rec.reason != "waiting_turn":
             self.store.update_signal(rec.id, reason="waiting_turn",
                                      detail=f"{rank} other keeper(s) of this vault go first for this signal; "
-                                            f"this keeper sends it in {wait:.1f}s unless one of them has")
+                                            f"this keeper sends it in {wait:.1f}s or more unless one of them has")
         return Parked(wait)
+
+    async def _busy(self, keepers: list[str]) -> bool:
+        """Has any of `keepers` a transaction waiting in the pool (so it is alive and sending)?"""
+        counts = await self.node.rpc.batch([("eth_getTransactionCount", [k, block])
+                                            for k in keepers for block in ("pending", "latest")])
+        if any(isinstance(c, RpcError) for c in counts):
+            return False
+        return any(int(counts[i], 16) > int(counts[i + 1], 16) for i in range(0, len(counts), 2))
 
     async def _keepers(self, vault: str) -> list[str] | None:
         """The vault's allowed keepers, or None when the node will not give its KeeperSet logs

@@ -70,13 +70,32 @@ def outcome_from_chain(nonce_used: bool, execution: Execution | None, me: str) -
     return None
 
 
+BUSY_WAIT_SLOTS = 5  # a keeper waits at most this many more claim slots for a busy keeper ahead of it
+
+
+def relay_order(digest: bytes, keepers: Sequence[str]) -> list[str]:
+    """The order in which a vault's keepers relay one signal: by keccak(digest, keeper), so each
+    signal has its own order (no keeper always goes first) that every keeper computes alike,
+    without talking to the others. Addresses in lower case."""
+    return sorted({k.lower() for k in keepers}, key=lambda k: keccak(digest + bytes.fromhex(k.removeprefix("0x"))))
+
+
 def relay_rank(digest: bytes, me: str, keepers: Sequence[str]) -> int:
-    """This keeper's place in line for one signal among the vault's allowed keepers: they are
-    ordered by keccak(digest, keeper), so each signal has its own order (no keeper always goes
-    first) that every keeper computes alike, without talking to the others. 0 when alone."""
-    order = sorted({k.lower() for k in keepers} | {me.lower()},
-                   key=lambda k: keccak(digest + bytes.fromhex(k.removeprefix("0x"))))
-    return order.index(me.lower())
+    """This keeper's place in line for one signal among the vault's allowed keepers (0 when alone)."""
+    return relay_order(digest, [*keepers, me]).index(me.lower())
+
+
+def wait_for_keepers_ahead(*, rank: int, received_at: float, now: float, slot_s: float,
+                           ahead_busy: bool) -> float:
+    """Seconds to wait before relaying a signal received at `received_at` as the `rank`-th in line:
+    its turn comes `rank` slots after receipt; past that, while a keeper ahead is busy sending
+    (its queue will reach this signal), a slot more each time, up to BUSY_WAIT_SLOTS more. 0: go."""
+    turn = received_at + rank * slot_s
+    if now < turn:
+        return turn - now
+    if rank and ahead_busy and now < turn + BUSY_WAIT_SLOTS * slot_s:
+        return slot_s
+    return 0.0
 
 
 # ==================================================================== time

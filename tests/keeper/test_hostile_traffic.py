@@ -14,7 +14,7 @@ from web3 import Web3
 
 from cohort.vault import Vault
 from tests.conftest import Roles
-from tests.helpers import SignalBook
+from tests.helpers import Market, SignalBook
 from tests.keeper.conftest import txs_of
 
 # JSON values a hostile client would try in place of a field
@@ -130,3 +130,20 @@ def test_a_signal_that_can_never_execute_fails_at_once_in_words_and_the_next_one
     assert failed["transactions"] == []
     assert executed["state"] == "executed"
     assert txs_of(w3, roles.keeper) == sent_before + 1
+
+
+def test_a_signal_waiting_to_retry_leaves_its_vaults_queue_to_the_next(
+        w3: Web3, deployment, v3, funded_vault: Vault, book: SignalBook, roles: Roles, start_keeper) -> None:
+    Market(w3, deployment, v3).move("WBTC", 20)  # WBTC's spot leaves its TWAP: buying it is refused for now
+    k = start_keeper([funded_vault.address], retry_limit=5, retry_delay_s=60)
+    waiting = k.client.post(book.signed("USDC", "WBTC", size_bps=100)).json()["id"]
+    k.client.wait_for(waiting, lambda r: r["retries"] == 1, what="a first retry")
+    good = k.client.post(book.signed("USDC", "WETH", size_bps=100)).json()["id"]
+
+    executed = k.client.signal(good, wait=30)  # long before the first one's next try, 60 s away
+    parked = k.client.signal(waiting)
+
+    assert executed["state"] == "executed"
+    assert parked["state"] == "verified" and parked["retries"] == 1
+    assert parked["reason"] == "simulation_reverted" and "CohortPriceDeviation" in parked["detail"]
+    assert "spot price is" in parked["detail"] and "retry 1/5" in parked["detail"]

@@ -91,6 +91,17 @@ def test_each_signal_has_one_order_of_keepers_that_every_keeper_computes_alike()
     assert policy.relay_rank(digests[0], ME, [ME]) == 0
 
 
+def test_a_keeper_waits_its_turn_and_longer_while_one_ahead_is_busy_but_not_forever() -> None:
+    def wait(rank: int, now: float, busy: bool) -> float:
+        return policy.wait_for_keepers_ahead(rank=rank, received_at=100.0, now=now, slot_s=2.0, ahead_busy=busy)
+
+    assert wait(0, 100.0, True) == 0  # the first in line never waits
+    assert wait(1, 100.5, False) == 1.5 and wait(2, 100.5, False) == 3.5  # its turn: rank slots after receipt
+    assert wait(1, 102.0, False) == 0  # its turn came, nobody ahead is sending: go
+    assert wait(1, 102.0, True) == 2.0  # one ahead is busy: another slot
+    assert wait(1, 102.0 + 2.0 * policy.BUSY_WAIT_SLOTS, True) == 0  # but not forever
+
+
 def test_refusal_budget_allows_a_burst_then_a_steady_rate_per_client() -> None:
     budget = policy.RefusalBudget(burst=3, per_s=1.0)
     assert [budget.take("a", 100.0) for _ in range(4)] == [True, True, True, False]

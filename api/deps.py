@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 
 from eth_utils import to_checksum_address
@@ -54,10 +55,15 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+@lru_cache(maxsize=65_536)
+def _eip55(value: str) -> str:
+    return str(to_checksum_address(value))  # a keccak per call: the MAM view's hot path asks twice
+
+
 def checksum_address(value: str, what: str) -> str:
     """EIP-55 form of `value`; a mixed-case address with a wrong checksum is refused."""
     try:
-        address = str(to_checksum_address(value))
+        address = _eip55(value)
     except ValueError:
         raise BadInput(f"{what} {value!r} is not an address") from None
     if value != value.lower() and value[2:] != value[2:].upper() and value != address:

@@ -298,6 +298,7 @@ async def _load(url: str, vault: str, requests: int, concurrency: int, seed: int
     for connection in connections:
         connection.close()
     manager = []
+    audit: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         for _ in range(5):
             t0 = time.perf_counter()
@@ -305,10 +306,24 @@ async def _load(url: str, vault: str, requests: int, concurrency: int, seed: int
             manager.append((time.perf_counter() - t0) * 1000)
             if response.status_code != 200 or response.json()["accounts"]["total"] < INVESTORS:
                 errors += 1
+        if concurrency == 1:  # the auditor's endpoints, once, on the quiet server
+            for name, offset in (("reconciliation_first_page_ms", 0), ("reconciliation_next_page_ms", 500),
+                                 ("reconciliation_again_ms", 500)):
+                t0 = time.perf_counter()
+                response = await http.get(f"/vaults/{vault}/reconciliation", params={"accounts_offset": offset})
+                audit[name] = (time.perf_counter() - t0) * 1000
+                if response.status_code != 200 or not response.json()["ok"]:
+                    errors += 1
+            t0 = time.perf_counter()
+            response = await http.get(f"/vaults/{vault}/events.csv")
+            audit["events_csv_page_ms"] = (time.perf_counter() - t0) * 1000
+            audit["events_csv_page_kb"] = len(response.content) / 1024
+            if response.status_code != 200 or "x-next-after" not in response.headers:
+                errors += 1
     latencies.sort()
     return {"p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
             "max_ms": latencies[-1], "requests_per_s": len(latencies) / elapsed, "errors": errors,
-            "manager_first_ms": manager[0], "manager_warm_ms": statistics.median(manager[1:])}
+            "manager_first_ms": manager[0], "manager_warm_ms": statistics.median(manager[1:]), **audit}
 
 
 def run(out_path: Path | None = None, postgres: str | None = POSTGRES) -> dict[str, float]:
@@ -356,6 +371,7 @@ def run(out_path: Path | None = None, postgres: str | None = POSTGRES) -> dict[s
         "api.mam_unloaded_p99_ms": round(alone["p99_ms"], 2),
         "api.manager_view_first_ms": round(load["manager_first_ms"], 1),
         "api.manager_view_warm_ms": round(load["manager_warm_ms"], 1),
+        **{f"api.{k}": round(v, 1) for k, v in alone.items() if k.startswith(("reconciliation_", "events_csv_"))},
     }
     notes = (f"{history['events']:,} vault events ({INVESTORS:,} investors: {INVESTORS:,} deposits, {TRADES} trades, "
              f"{TRANSFERS:,} share transfers) on anvil; indexer into SQLite (WAL) from an empty database, "

@@ -48,7 +48,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from web3 import Web3
 
-from cohort import devnet, protocol, signals
+from cohort import devnet, protocol, signals, units
 from cohort import manifest as mf
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
@@ -187,8 +187,7 @@ def short(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}"
 
 
-def amount(wei: int, decimals: int, places: int = 2) -> str:
-    return f"{Decimal(wei) / Decimal(10**decimals):,.{places}f}"
+amount = units.format_amount
 
 
 def signed_amount(wei: int, decimals: int) -> str:
@@ -203,8 +202,7 @@ def days(seconds: int) -> str:
     return f"{seconds / DAY:g} day{'s' if seconds != DAY else ''}"
 
 
-def price(value: Decimal) -> str:
-    return f"{value:,.2f}" if value >= 10 else f"{value:,.6g}"
+price = units.format_price
 
 
 def compact_signal(signed: signals.SignedSignal, symbols: dict[str, str], adapters: dict[str, str]) -> str:
@@ -311,9 +309,9 @@ def is_demo(pid: int) -> bool:
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """The environment of a child process: ours, without KEEPER_* and API_* settings of the
-    user's shell (they would override the demo's), plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEEPER_", "API_"))}
+    """The environment of a child process: ours, without COHORT_*, KEEPER_* and API_* settings of
+    the user's shell (they would override the demo's), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COHORT_", "KEEPER_", "API_"))}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     return {**env, **extra}
 

@@ -97,8 +97,11 @@ def format_amount(units: int, decimals: int, places: int = 2) -> str:
 
 
 def format_price(value: Decimal) -> str:
-    """A price in whole tokens: two decimals from 10 up, else six significant digits."""
-    return f"{value:,.2f}" if value >= 10 else f"{value:,.6g}"
+    """A price in whole tokens: two decimals from 10 up, else up to six significant digits."""
+    if value >= 10:
+        return f"{value:,.2f}"
+    text = f"{value:,.6g}"
+    return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
 
 
 def format_bps(bps: int) -> str:

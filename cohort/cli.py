@@ -348,35 +348,59 @@ def cmd_claim(ctx: Context) -> None:
 
 # ---------------------------------------------------------------------------------------- managers
 
-def _route(ctx: Context, sell: mf.TokenInfo, buy: mf.TokenInfo) -> tuple[str, bytes, list[str], str]:
-    """(adapter, path, the tokens passed through, the route in words)."""
+def _route(ctx: Context, sell: mf.TokenInfo, buy: mf.TokenInfo) -> tuple[str, bytes, list[str]]:
+    """(adapter, path, every token on the way)."""
     a = ctx.args
-    via = [ctx.token(x) for x in (a.via or [])]
-    hops = [sell.address, *(t.address for t in via), buy.address]
-    through = f" through {', '.join(t.symbol for t in via)}" if via else ""
+    hops = [sell.address, *(ctx.token(x).address for x in (a.via or [])), buy.address]
     if a.route == "v2":
-        return ctx.manifest.cohort.adapters["uniswap-v2"], encode_v2_path(hops), hops, f"Uniswap V2{through}"
-    return (ctx.manifest.cohort.adapters["uniswap-v3"], encode_v3_path(hops, [a.fee] * (len(hops) - 1)), hops,
-            f"Uniswap V3 ({u.format_bps(a.fee // 100)} pools){through}")
+        return ctx.manifest.cohort.adapters["uniswap-v2"], encode_v2_path(hops), hops
+    return ctx.manifest.cohort.adapters["uniswap-v3"], encode_v3_path(hops, [a.fee] * (len(hops) - 1)), hops
 
 
-def _limit(a: argparse.Namespace, sell: str, buy: str) -> tuple[int, str]:
-    """The signal's limit (whole `buy` per whole `sell`, 18 decimals) and the limit in words."""
+def _limit(a: argparse.Namespace, sell: str, buy: str) -> int:
+    """The signal's limit: whole `buy` per whole `sell`, 18 decimals."""
     if (a.min_price is None) == (a.max_price is None):
         raise UsageError(f"give exactly one of --min-price (least {buy} received per {sell}) or --max-price "
                          f"(most {sell} paid per {buy})")
     if a.min_price is not None:
-        price = u.parse_price(a.min_price, "a --min-price")
-        limit = signals.limit_price_wad(price)
+        limit = signals.limit_price_wad(u.parse_price(a.min_price, "a --min-price"))
     else:
         inverse = u.parse_price(a.max_price, "a --max-price")
         limit = int(Decimal(signals.WAD) * signals.WAD / Decimal(signals.limit_price_wad(inverse)))
     if limit == 0:
         raise UsageError("that limit rounds to zero: the price has more than 18 decimals")
-    per_sell = u.to_decimal(limit, 18)
-    words = (f"at least {u.format_price(per_sell)} {buy} per {sell}, i.e. at most "
-             f"{u.format_price(1 / per_sell)} {sell} per {buy}")
-    return limit, words
+    return limit
+
+
+def describe(ctx: Context, signal: signals.TradeSignal, now: int | None = None) -> str:
+    """The trade a signal asks for, in words (read from the signal itself, so `sign` and
+    `verify` say the same)."""
+    try:
+        name = ctx.token_symbol
+        adapters = {v.lower(): k for k, v in ctx.manifest.cohort.adapters.items()}
+    except mf.ManifestError:  # offline, without a manifest: addresses stand for names
+        def name(address: str) -> str:
+            return address
+        adapters = {}
+    sell, buy = name(signal.token_in), name(signal.token_out)
+    what = (f"{u.format_bps(signal.size_bps)} of the vault's {sell}" if signal.size_mode == signals.SIZE_OF_HOLDINGS
+            else f"{sell} worth {u.format_bps(signal.size_bps)} of the vault's NAV")
+    path, kind = bytes(signal.path), adapters.get(signal.adapter.lower(), f"adapter {signal.adapter}")
+    if kind == "uniswap-v3":
+        fees = sorted({int.from_bytes(path[i:i + 3], "big") for i in range(20, len(path) - 20, 23)})
+        inner = [path[i:i + 20] for i in range(23, len(path) - 20, 23)]
+        route = f"Uniswap V3 ({', '.join(u.format_bps(f // 100) for f in fees)} pools)"
+    else:
+        inner = [path[i:i + 20] for i in range(20, len(path) - 20, 20)] if kind == "uniswap-v2" else []
+        route = "Uniswap V2" if kind == "uniswap-v2" else kind
+    if inner:
+        route += " through " + ", ".join(name(Web3.to_checksum_address(a)) for a in inner)
+    per_sell = u.to_decimal(signal.limit_price, 18)
+    inverse = f", i.e. at most {u.format_price(1 / per_sell)} {sell} per {buy}" if per_sell else ""
+    left = f" ({u.format_duration(signal.deadline - now)} from now)" if now is not None else ""
+    return (f"sell {what} for {buy} on {route}, at least {u.format_price(per_sell)} {buy} per {sell}{inverse}, and "
+            f"at most {u.format_bps(signal.max_slippage_bps)} worse than the oracle's price; valid until "
+            f"{utc(signal.deadline)} by the chain's clock{left}; nonce {signal.nonce}")
 
 
 def _warnings(ctx: Context, v: Vault, sell: mf.TokenInfo, buy: mf.TokenInfo, hops: list[str],
@@ -402,8 +426,8 @@ def cmd_signal_sign(ctx: Context) -> None:
         raise UsageError(f"--sell and --buy are both {sell.symbol}")
     size_bps, slippage_bps = u.parse_bps(a.size), u.parse_bps(a.slippage)
     validity = u.parse_duration(a.expires)
-    limit, limit_words = _limit(a, sell.symbol, buy.symbol)
-    adapter, path, hops, route_words = _route(ctx, sell, buy)
+    limit = _limit(a, sell.symbol, buy.symbol)
+    adapter, path, hops = _route(ctx, sell, buy)
     vault_address = a.vault if Web3.is_address(a.vault) else ctx.manifest.vault(a.vault).address
     warnings: list[str] = []
     if a.offline:
@@ -428,11 +452,7 @@ def cmd_signal_sign(ctx: Context) -> None:
                                  size_bps, limit, slippage_bps, adapter, path, nonce, now + validity)
     signed = signals.sign(signal, domain, ctx.account)
     text = signed.to_json()
-    what = (f"{u.format_bps(size_bps)} of the vault's {sell.symbol}" if a.of == "holdings"
-            else f"{sell.symbol} worth {u.format_bps(size_bps)} of the vault's NAV")
-    summary = (f"signed: sell {what} for {buy.symbol} on {route_words}, "
-               f"{limit_words}, and at most {u.format_bps(slippage_bps)} worse than the oracle's price; valid until "
-               f"{utc(now + validity)} by the chain's clock ({u.format_duration(validity)} from now); nonce {nonce}")
+    summary = "signed: " + describe(ctx, signal, now)
     if a.out:
         Path(a.out).write_text(text + "\n")
         summary += f"; written to {a.out}"
@@ -465,7 +485,10 @@ def cmd_signal_verify(ctx: Context) -> None:
     digest = signals.verify(signed, domain, manager)
     checks.update({"digest": "0x" + digest.hex(), "signer": manager, "signatureValid": True})
     ok = checks.get("nonceUnused", True) and checks.get("secondsToDeadline", 1) > 0
-    emit(ctx, checks, [f"{k}: {v}" for k, v in checks.items()])
+    lines = [f"{k}: {v}" for k, v in checks.items()]
+    if "secondsToDeadline" in checks:
+        lines.append(f"time left: {u.format_duration(checks['secondsToDeadline'])}")
+    emit(ctx, checks, [*lines, "trade: " + describe(ctx, signed.signal)])
     if not ok:
         raise UsageError("the signal is signed correctly but cannot execute: its nonce is used or cancelled, or its "
                          "deadline has passed; sign a new one")

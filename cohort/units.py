@@ -109,8 +109,11 @@ def format_bps(bps: int) -> str:
 
 
 def format_duration(seconds: int) -> str:
-    """Seconds -> the largest whole unit that fits: `2d`, `36h`, `90m`, `45s`."""
-    for unit, size in (("w", 7 * 86_400), ("d", 86_400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    """Seconds -> its two largest units: `2d`, `1h 30m`, `59m 58s`, `45s`; negative: `-1m 5s`."""
+    sign, left = ("-" if seconds < 0 else ""), abs(seconds)
+    parts = []
+    for unit, size in (("w", 7 * 86_400), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)):
+        if left >= size:
+            parts.append(f"{left // size}{unit}")
+            left %= size
+    return sign + (" ".join(parts[:2]) or "0s")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_account import Account
 from web3 import Web3
 
 from cohort import manifest as mf
@@ -66,13 +67,15 @@ class Shell:
         self.readme = readme_commands()
         self.log: list[str] = []
 
-    def run(self, command: str, *, as_in_readme: bool = True, **substitutions: str) -> Result:
+    def run(self, command: str, *, as_in_readme: bool = True, env: dict[str, str] | None = None,
+            **substitutions: str) -> Result:
         if as_in_readme:
             assert command in self.readme, f"not in README.md: {command}"
         for placeholder, value in substitutions.items():
             command = command.replace(f"<{placeholder}>", value)
         argv = shlex.split(command)
-        done = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=self.cwd, env=self.env, capture_output=True,
+        done = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=self.cwd, env={**self.env, **(env or {})},
+                              capture_output=True,
                               text=True, timeout=120, check=False)
         self.log.append(f"$ {command}\n{done.stdout}{done.stderr}")
         for stream in (done.stdout, done.stderr):
@@ -179,7 +182,8 @@ def test_each_role_follows_the_readme_without_a_traceback(shell: Shell, keeper: 
     assert "at most 3,100.00 USDC per WETH" in result.err and "valid until" in result.err
     first = json.loads((shell.cwd / "signal.json").read_text())
     out = shell.ok("cohort signal verify signal.json").out
-    assert "signatureValid: True" in out and "nonceUnused: True" in out
+    assert "signatureValid: True" in out and "nonceUnused: True" in out and "time left: 59m" in out
+    assert "trade: sell 25% of the vault's USDC for WETH" in out
     result = shell.ok("cohort-keeper submit signal.json --wait 30")
     assert json.loads(result.out)["state"] == "executed" and "executed (tx 0x" in result.err
     assert vault.holdings(deployment.token("WETH").address) > 0
@@ -240,6 +244,10 @@ def test_mistakes_get_a_sentence_that_says_what_to_do(shell: Shell, vault: Vault
     assert vault.balance_of(dev_account(7).address) == 0  # nothing was deposited
     shell.refused("cohort signal sign alpha --sell USDC --buy WETH --size 25% --max-price 3,100 --dev-account 5",
                   2, "not a --max-price", as_in_readme=False)
+    fresh = Account.create()  # an account with test USDC but no ETH for gas
+    shell.ok(f"cohort dev faucet {fresh.address} 10 USDC", as_in_readme=False)
+    shell.refused("cohort deposit alpha 5 --key-env", 1, "needs ETH for gas", "cohort dev faucet ADDRESS 1 ETH",
+                  as_in_readme=False, env={"COHORT_PRIVATE_KEY": "0x" + bytes(fresh.key).hex()})
     shell.refused("cohort deposit alpha 10 --dev-account 25", 2, "--dev-account takes 0 to 19", as_in_readme=False)
     shell.refused("cohort status 0x000000000000000000000000000000000000dEaD --dev-account 7", 2, "no contract at",
                   as_in_readme=False)

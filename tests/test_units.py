@@ -58,7 +58,8 @@ def test_amounts_and_prices_print_in_whole_tokens() -> None:
     assert u.format_price(Decimal("0.000322580645")) == "0.000322581"
     assert u.format_price(Decimal("0.01")) == "0.01"
     assert (u.format_bps(30), u.format_bps(2500)) == ("0.3%", "25%")
-    assert [u.format_duration(s) for s in (86_400, 5400, 45)] == ["1d", "90m", "45s"]
+    assert [u.format_duration(s) for s in (86_400, 5400, 3598, 45, 0, -65)] == [
+        "1d", "1h 30m", "59m 58s", "45s", "0s", "-1m 5s"]
 
 
 def test_nonces_drawn_back_to_back_differ() -> None:

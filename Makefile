@@ -25,10 +25,10 @@ help:
 	@echo "make demo    run the Cohort scenario on a local chain (EXIT=1 to run it and exit)"
 	@echo "make test    lint and run the test suite (installs everything it needs)"
 	@echo "make setup   venv + npm packages + compile (idempotent)"
-	@echo "make devnet  start (or attach to) anvil on :8545 with Uniswap and Cohort; devnet-down stops it"
+	@echo "make devnet  start (or attach to) anvil on :8545 (or COHORT_RPC_URL's port) with Uniswap and Cohort; devnet-down stops it"
 	@echo "make lint    ruff, mypy and Slither"
-	@echo "make api     serve the API and indexer on the devnet (API_* settings)"
-	@echo "make keeper  run a keeper on the devnet (KEEPER_* settings, KEEPER_CONFIG=file)"
+	@echo "make api     serve the API and indexer on the devnet (COHORT_RPC_URL, API_* settings)"
+	@echo "make keeper  run a keeper on the devnet (COHORT_RPC_URL, KEEPER_* settings, KEEPER_CONFIG=file)"
 	@echo "make bench   every benchmark; writes bench/results.json and BENCHMARKS.md"
 
 $(VENV)/.installed: pyproject.toml constraints.txt

@@ -576,37 +576,44 @@ def _account_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cohort", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rpc-url", help="JSON-RPC URL (COHORT_RPC_URL; default: the manifest's rpcUrl)")
-    parser.add_argument("--manifest", help="deployment manifest (COHORT_MANIFEST; default deployments/local.json)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output (integers in token units)")
+    # the global options, accepted before or after the command (`cohort vaults --json` too)
+    common = argparse.ArgumentParser(add_help=False)
+    for p_ in (parser, common):
+        default = None if p_ is parser else argparse.SUPPRESS
+        p_.add_argument("--rpc-url", default=default,
+                        help="JSON-RPC URL (COHORT_RPC_URL; default: the manifest's rpcUrl)")
+        p_.add_argument("--manifest", default=default,
+                        help="deployment manifest (COHORT_MANIFEST; default deployments/local.json)")
+        p_.add_argument("--json", action="store_true", default=False if p_ is parser else argparse.SUPPRESS,
+                        help="machine-readable output (integers in token units)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("vaults", help="the manifest's vaults: NAV, price per share, fees, notice, gate, minimum")
+    p = sub.add_parser("vaults", parents=[common], help="the manifest's vaults: NAV, price per share, fees, notice, gate, minimum")
     p.set_defaults(run=cmd_vaults)
-    p = sub.add_parser("status", help="an investor's shares, value and redemption state")
+    p = sub.add_parser("status", parents=[common], help="an investor's shares, value and redemption state")
     p.add_argument("vault")
     p.add_argument("--of", help="the investor's address (default: the account given)")
     _account_options(p)
     p.set_defaults(run=cmd_status)
-    p = sub.add_parser("deposit", help="deposit the base asset")
+    p = sub.add_parser("deposit", parents=[common], help="deposit the base asset")
     p.add_argument("vault")
     p.add_argument("amount", help="whole tokens, e.g. 1000 or 1_000.5")
     p.add_argument("--receiver")
     _account_options(p)
     p.set_defaults(run=cmd_deposit)
-    p = sub.add_parser("request", help="request a notice-period withdrawal")
+    p = sub.add_parser("request", parents=[common], help="request a notice-period withdrawal")
     p.add_argument("vault")
     p.add_argument("shares", help="whole shares, or `all`")
     p.add_argument("--controller", help="who manages and claims the request (default: you)")
     p.add_argument("--owner", help="whose shares (needs their allowance or operator rights)")
     _account_options(p)
     p.set_defaults(run=cmd_request)
-    p = sub.add_parser("cancel", help="take back the unsettled part of a request")
+    p = sub.add_parser("cancel", parents=[common], help="take back the unsettled part of a request")
     p.add_argument("vault")
     p.add_argument("--controller")
     _account_options(p)
     p.set_defaults(run=cmd_cancel)
-    p = sub.add_parser("claim", help="claim settled redemptions")
+    p = sub.add_parser("claim", parents=[common], help="claim settled redemptions")
     p.add_argument("vault")
     p.add_argument("--shares", default="all", help="whole shares to claim, or `all` (default)")
     p.add_argument("--receiver")
@@ -616,7 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sig = sub.add_parser("signal", help="manager tooling: sign, verify, cancel trade signals")
     ssub = sig.add_subparsers(dest="signal_command", required=True)
-    p = ssub.add_parser("sign", help="sign a trade signal (prints or writes JSON; the trade in words on stderr)")
+    p = ssub.add_parser("sign", parents=[common], help="sign a trade signal (prints or writes JSON; the trade in words on stderr)")
     p.add_argument("vault")
     p.add_argument("--sell", required=True, help="token sold (symbol or address)")
     p.add_argument("--buy", required=True, help="token bought")
@@ -637,13 +644,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the vault's EIP-712 name (its ERC-20 name)")
     _account_options(p)
     p.set_defaults(run=cmd_signal_sign)
-    p = ssub.add_parser("verify", help="check a signed signal (offline with --offline)")
+    p = ssub.add_parser("verify", parents=[common], help="check a signed signal (offline with --offline)")
     p.add_argument("file")
     p.add_argument("--manager", help="expected signer (default: the vault's manager on-chain)")
     p.add_argument("--offline", action="store_true")
     p.add_argument("--name", help="the vault's EIP-712 name (with --offline)")
     p.set_defaults(run=cmd_signal_verify)
-    p = ssub.add_parser("cancel", help="invalidate nonces on-chain (manager)")
+    p = ssub.add_parser("cancel", parents=[common], help="invalidate nonces on-chain (manager)")
     p.add_argument("vault")
     p.add_argument("nonces", type=int, nargs="+")
     _account_options(p)
@@ -651,16 +658,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="devnet helpers: accounts, a faucet, the clock (chain 31337 only)")
     dsub = dev.add_subparsers(dest="dev_command", required=True)
-    p = dsub.add_parser("account", help="store anvil's dev key N as an Ape account (COHORT_PASSPHRASE or asked)")
+    p = dsub.add_parser("account", parents=[common], help="store anvil's dev key N as an Ape account (COHORT_PASSPHRASE or asked)")
     p.add_argument("alias")
     p.add_argument("index", type=int, choices=range(20), metavar="INDEX", help="dev account 0 to 19")
     p.set_defaults(run=cmd_dev_account)
-    p = dsub.add_parser("faucet", help="mint test tokens (USDC, WETH, WBTC, LINK) or ETH to an address or alias")
+    p = dsub.add_parser("faucet", parents=[common], help="mint test tokens (USDC, WETH, WBTC, LINK) or ETH to an address or alias")
     p.add_argument("address", help="an address or an Ape account alias")
     p.add_argument("amount", help="whole tokens, e.g. 1000")
     p.add_argument("symbol", help="USDC, WETH, WBTC, LINK or ETH")
     p.set_defaults(run=cmd_dev_faucet)
-    p = dsub.add_parser("time", help="show the chain's clock, or move it forward (+90s, +30m, +1h, +2d)")
+    p = dsub.add_parser("time", parents=[common], help="show the chain's clock, or move it forward (+90s, +30m, +1h, +2d)")
     p.add_argument("delta", nargs="?")
     p.set_defaults(run=cmd_dev_time)
     return parser
@@ -684,6 +691,8 @@ def main(argv: Sequence[str] | None = None, *, settings: CohortSettings | None =
     except CohortError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the output went to `head` or a closed pager
+        return 0
     except (ConnectionError, OSError) as exc:  # requests' errors are OSErrors
         print(f"error: cannot reach the node at {ctx.rpc_url} ({type(exc).__name__}): start it (`make devnet`) or "
               "point --rpc-url (COHORT_RPC_URL) at a running one", file=sys.stderr)

@@ -97,11 +97,15 @@ def format_amount(units: int, decimals: int, places: int = 2) -> str:
 
 
 def format_price(value: Decimal) -> str:
-    """A price in whole tokens: two decimals from 10 up, else up to six significant digits."""
+    """A price in whole tokens: two decimals from 10 up, else up to six significant digits (and
+    at least two decimals)."""
     if value >= 10:
         return f"{value:,.2f}"
     text = f"{value:,.6g}"
-    return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
+    if "e" in text:
+        return text
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
 def format_bps(bps: int) -> str:

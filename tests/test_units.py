@@ -57,6 +57,7 @@ def test_amounts_and_prices_print_in_whole_tokens() -> None:
     assert u.format_price(Decimal("3100")) == "3,100.00"
     assert u.format_price(Decimal("0.000322580645")) == "0.000322581"
     assert u.format_price(Decimal("0.01")) == "0.01"
+    assert u.format_price(Decimal(1)) == "1.00" and u.format_price(Decimal("1.5")) == "1.50"
     assert (u.format_bps(30), u.format_bps(2500)) == ("0.3%", "25%")
     assert [u.format_duration(s) for s in (86_400, 5400, 3598, 45, 0, -65)] == [
         "1d", "1h 30m", "59m 58s", "45s", "0s", "-1m 5s"]

@@ -276,3 +276,20 @@ def test_the_manifest_template_is_refused_until_filled_in(shell: Shell) -> None:
                             env=shell.env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "still has template placeholders at network, rpcUrl" in result.stderr
+
+
+def test_deploy_vault_creates_a_vault_and_records_it_in_the_manifest(
+        readme_manifest: Path, anvil: Anvil, w3: Web3, roles: Roles, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from scripts import deploy_vault
+
+    monkeypatch.setenv("COHORT_RPC_URL", anvil.rpc_url)
+    code = deploy_vault.main(["beta", "--manifest", str(readme_manifest), "--name", "Cohort Beta USDC", "--symbol",
+                              "cBETA", "--fees", "100/1000", "--notice", "2d", "--gate", "10%"])
+    assert code == 0, capsys.readouterr().err
+    info = mf.load(readme_manifest).cohort.vaults["beta"]
+    beta = Vault(w3, info.address)
+    assert (beta.fee_state().management_fee_bps, beta.fee_state().performance_fee_bps) == (100, 1000)
+    assert tuple(call(beta.fn.queueState()))[2:4] == (2 * 86_400, 1000)
+    assert beta.manager() == roles.manager.address and call(beta.fn.owner()) == roles.owner
+    assert f"vault beta: {info.address} (cBETA), owner {roles.owner}" in capsys.readouterr().out

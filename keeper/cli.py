@@ -120,8 +120,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _submit_direct(settings: KeeperSettings, body: bytes) -> int:
-    """Store the signal as `received`; the keeper verifies it when it picks it up."""
-    store = _open_store(settings)
+    """Store the signal as `received`; the keeper verifies it when it picks it up (a new store is
+    created for a keeper that has not run yet, and said so)."""
+    if not Path(settings.db_path).exists():
+        print(f"cohort-keeper: creating the keeper store {Path(settings.db_path).resolve()}; start the keeper "
+              "with the same db_path to execute the signal", file=sys.stderr)
+    store = Store(settings.db_path, synchronous=settings.sqlite_synchronous)
     try:
         parsed = parse_submission(body, settings.max_body_bytes)
         now = time.time()

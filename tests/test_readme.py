@@ -230,6 +230,8 @@ def test_each_role_follows_the_readme_without_a_traceback(shell: Shell, keeper: 
     # ---- the keeper operator and the auditor
     out = shell.ok("cohort-keeper list").out
     assert out.splitlines()[0].split()[:2] == ["id", "state"] and " executed " in out
+    shown = json.loads(shell.ok("cohort-keeper status 1").out)
+    assert shown["state"] == "executed" and shown["nonce"] == first["signal"]["nonce"]
     shell.ok("cohort-api index --once")
     report = json.loads(shell.ok("cohort-api reconcile alpha").out)
     assert report["ok"] and report["vault"] == vault.address

@@ -1,0 +1,27 @@
+"""Pages that need no wallet: the vault list with its chart, and /docs (Swagger UI 5 reading OpenAPI 3.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from cohort.vault import Vault
+from tests.web.conftest import SCREENSHOTS, OpenPage, Server
+
+
+def test_root_is_the_app_and_lists_the_vault(app_server: Server, open_page: OpenPage, web_vault: Vault,
+                                               w3: Any) -> None:
+    app_server.wait_indexed(int(w3.eth.block_number))
+    page = open_page(app_server.url + "/")
+    expect(page.locator("main[data-ready]")).to_have_attribute("data-page", "vaults")
+    row = page.locator(f'tr[data-vault="{web_vault.address}"]')
+    expect(row).to_contain_text("2.00% / 20.00%")
+    page.screenshot(path=SCREENSHOTS / "vaults.png", full_page=True)
+
+
+def test_docs_render_the_openapi_31_document(app_server: Server, open_page: OpenPage) -> None:
+    page = open_page(app_server.url + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Cohort API")
+    expect(page.locator(".opblock-tag-section").first).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "docs.png")

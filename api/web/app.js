@@ -24,11 +24,25 @@ async function show() {
   main.dataset.page = name;
   delete main.dataset.ready;
   notify("");
+  // A page re-renders itself (after a transaction, on a live event): it subscribes once per visit,
+  // the latest handler winning.
+  const liveHandlers = new Map();
+  let walletHandler = null;
   const ctx = {
     params,
     current: () => mine === generation,
-    live: (vault, handler) => cleanups.push(live(vault, handler)),
-    onWallet: (handler) => { wallet.listeners.add(handler); cleanups.push(() => wallet.listeners.delete(handler)); },
+    live: (vault, handler) => {
+      if (!liveHandlers.has(vault)) cleanups.push(live(vault, (m) => liveHandlers.get(vault)(m)));
+      liveHandlers.set(vault, handler);
+    },
+    onWallet: (handler) => {
+      if (walletHandler === null) {
+        const relay = () => walletHandler();
+        wallet.listeners.add(relay);
+        cleanups.push(() => wallet.listeners.delete(relay));
+      }
+      walletHandler = handler;
+    },
     ready: () => { if (mine === generation) main.dataset.ready = "1"; },
   };
   try {

@@ -174,7 +174,7 @@ export async function initWallet() {
 
 function changed(cfg) {
   renderWallet(cfg);
-  for (const f of wallet.listeners) f();
+  for (const f of [...wallet.listeners]) f();
 }
 
 export async function connect() {

@@ -64,11 +64,14 @@ class Wallet:
     w3: Web3
     account: LocalAccount
     chain_id: int | None = None  # report another chain (a wallet on the wrong network)
+    connected: bool = False  # like a wallet extension: no account until the site asks for one
 
     def handle(self, method: str, params: list[Any]) -> dict[str, Any]:
         try:
+            if method == "eth_requestAccounts":
+                self.connected = True
             if method in ("eth_accounts", "eth_requestAccounts"):
-                return {"result": [self.account.address]}
+                return {"result": [self.account.address] if self.connected else []}
             if method == "eth_chainId" and self.chain_id is not None:
                 return {"result": hex(self.chain_id)}
             if method == "eth_sendTransaction":
@@ -157,7 +160,7 @@ def browser() -> Iterator[Any]:
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"], headless=True)
         yield b
         b.close()
 
@@ -174,6 +177,8 @@ def open_page(browser: Any, w3: Web3) -> Iterator[OpenPage]:
         context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         contexts.append(context)
         page = context.new_page()
+        page.on("console", lambda m: print(f"[browser {m.type}] {m.text}"))  # shown when a test fails
+        page.on("pageerror", lambda e: print(f"[browser error] {e}"))
         if account is not None:
             wallet = Wallet(w3, account, chain_id)
             page.expose_function("cohortWallet", wallet.handle)

@@ -159,18 +159,19 @@ async def _relay(state: Any, method: str, path: str, content: bytes | None = Non
     return JSONResponse(body, status_code=answer.status_code)
 
 
-@router.post("/keeper/signals", summary="Relay a signed signal to the keeper (its answer, as is)")
+# The relay is the page's way to the keeper (same origin); the keeper's own API documents signals.
+@router.post("/keeper/signals", include_in_schema=False, summary="Relay a signed signal to the keeper (its answer, as is)")
 async def relay_signal(request: Request, state: StateDep) -> JSONResponse:
     return await _relay(state, "POST", "/signals", content=await request.body())
 
 
-@router.get("/keeper/signals", summary="The keeper's signals for a vault, newest first")
+@router.get("/keeper/signals", include_in_schema=False, summary="The keeper's signals for a vault, newest first")
 async def relayed_signals(state: StateDep, vault: Annotated[str, Query(pattern=ADDRESS_PATTERN)],
                           limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> JSONResponse:
     return await _relay(state, "GET", "/signals", params={"vault": vault, "limit": limit})
 
 
-@router.get("/keeper/signals/{signal_id}", summary="A relayed signal's state at the keeper")
+@router.get("/keeper/signals/{signal_id}", include_in_schema=False, summary="A relayed signal's state at the keeper")
 async def relayed_signal(signal_id: int, state: StateDep,
                          wait: Annotated[float, Query(ge=0, le=30)] = 0) -> JSONResponse:
     return await _relay(state, "GET", f"/signals/{signal_id}", params={"wait": wait} if wait else None)

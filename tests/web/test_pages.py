@@ -6,6 +6,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from cohort.accounts import dev_account
 from cohort.vault import Vault
 from tests.web.conftest import SCREENSHOTS, OpenPage, Server
 
@@ -25,3 +26,15 @@ def test_docs_render_the_openapi_31_document(app_server: Server, open_page: Open
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Cohort API")
     expect(page.locator(".opblock-tag-section").first).to_be_visible()
     page.screenshot(path=SCREENSHOTS / "docs.png")
+
+
+def test_a_wallet_on_another_chain_is_refused(app_server: Server, open_page: OpenPage, web_vault: Vault,
+                                              w3: Any) -> None:
+    app_server.wait_indexed(int(w3.eth.block_number))
+    page = open_page(f"{app_server.url}/#/invest/{web_vault.address}", account=dev_account(8), chain_id=1)
+    page.locator("#connect-here").click()
+    expect(page.locator("#chain")).to_have_text(f"wrong network: chain 1, Cohort is on {w3.eth.chain_id}")
+    expect(page.locator("main")).to_contain_text(f"switch it to chain {w3.eth.chain_id} to act")
+    expect(page.locator("#deposit")).to_be_disabled()
+    expect(page.locator("#request")).to_be_disabled()
+    page.screenshot(path=SCREENSHOTS / "wrong-chain.png")

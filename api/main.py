@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI, Request

@@ -160,7 +160,8 @@ async def _relay(state: Any, method: str, path: str, content: bytes | None = Non
 
 
 # The relay is the page's way to the keeper (same origin); the keeper's own API documents signals.
-@router.post("/keeper/signals", include_in_schema=False, summary="Relay a signed signal to the keeper (its answer, as is)")
+@router.post("/keeper/signals", include_in_schema=False,
+             summary="Relay a signed signal to the keeper (its answer, as is)")
 async def relay_signal(request: Request, state: StateDep) -> JSONResponse:
     return await _relay(state, "POST", "/signals", content=await request.body())
 

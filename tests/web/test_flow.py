@@ -159,7 +159,7 @@ def test_invest_trade_withdraw_claim_in_the_browser(app_server: Server, open_pag
     assert [r["event"] for r in rows][:3] == ["Deposit", "RedeemRequest", "Withdraw"]
     page.goto(f"{url}/#/statement/{vault.address}/{investor.address}")
     expect(page.locator("#statement tbody tr")).to_have_count(len(rows))
-    expect(page.locator("#statement tbody tr").first).to_contain_text(f"Deposit 2500 USDC")
+    expect(page.locator("#statement tbody tr").first).to_contain_text("Deposit 2500 USDC")
     with page.expect_download() as download:
         page.get_by_text("Download CSV").click()
     csv_bytes = httpx.get(f"{url}/app/vaults/{vault.address}/investors/{investor.address}/statement.csv").content

@@ -64,6 +64,15 @@ export function price(decimalText) {
   return n >= 1000 ? n.toLocaleString("en-US", { maximumFractionDigits: 2 }) : n.toPrecision(6);
 }
 
+// A trade's prices are tokenOut per tokenIn; people read a price as base asset per other asset.
+export function quoted(decimalText, tokenIn, tokenOut, base) {
+  if (decimalText === null || decimalText === undefined) return "–";
+  const buying = tokenIn.address.toLowerCase() === base.toLowerCase();
+  const value = buying && Number(decimalText) > 0 ? String(1 / Number(decimalText)) : decimalText;
+  const [q, a] = buying ? [tokenIn, tokenOut] : [tokenOut, tokenIn];
+  return `${price(value)} <span class="hint">${esc(q.symbol)}/${esc(a.symbol)}</span>`;
+}
+
 export function short(address) {
   return address ? `${address.slice(0, 6)}…${address.slice(-4)}` : "–";
 }
@@ -230,13 +239,14 @@ export async function send(label, make, status) {
 }
 
 // ------------------------------------------------------------------ charts
-export function lineChart(element, series) {
+export function lineChart(element, series, precision = 2) {
   element.innerHTML = "";
   const chart = createChart(element, { autoSize: true, layout: { attributionLogo: false },
                                        timeScale: { timeVisible: true } });
   const colours = ["#2c5fd1", "#d1632c", "#1a7f37", "#8a2cd1", "#b42318"];
   series.forEach((s, i) => {
-    const line = chart.addSeries(LineSeries, { color: colours[i % colours.length], title: s.title, lineWidth: 2 });
+    const line = chart.addSeries(LineSeries, { color: colours[i % colours.length], title: s.title, lineWidth: 2,
+                                               priceFormat: { type: "price", precision, minMove: 10 ** -precision } });
     const byTime = new Map();
     for (const p of s.points) byTime.set(Number(p.time), p.value);  // one value per second: the last
     line.setData([...byTime.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value })));

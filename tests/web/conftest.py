@@ -139,7 +139,7 @@ def app_server(anvil: Anvil, manifest_path: Path, keeper: ThreadKeeper, tmp_path
                         database_url=f"sqlite:///{tmp_path / 'api.sqlite3'}", poll_interval=0.1,
                         stream_poll_interval=0.1, port=free_port(), keeper_url=keeper.client.url)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
-                                           log_level="warning", ws="websockets"))
+                                           log_level="warning"))
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -69,10 +69,11 @@ export async function render(main, ctx) {
     $("#recon").innerHTML = `<p><span id="recon-ok" class="${r.ok ? "ok" : "bad"}" data-ok="${r.ok}">${r.ok ?
       "The books rebuilt from events match the chain." : `${r.differences.length} difference(s) between the events and the chain.`}</span>
       <span class="hint">${r.events_replayed} events replayed · ${r.checks} quantities compared · ${r.accounts_checked} accounts · block ${r.block_number}</span></p>
-      <table><thead><tr><th>item</th><th>key</th><th class="num">from events</th><th class="num">from the chain</th><th class="num">difference</th></tr></thead>
+      <table id="recon-table"><thead><tr><th>item</th><th>key</th><th class="num">from events</th><th class="num">from the chain</th><th class="num">difference</th></tr></thead>
       <tbody>${[...r.differences, ...r.compared.filter((c) => !r.differences.includes(c))].map((c) =>
         `<tr><td>${esc(c.item)}</td><td>${/^0x[0-9a-fA-F]{40}$/.test(c.key) ? addr(c.key) : esc(c.key)}</td>
-        <td class="num">${esc(c.from_events)}</td><td class="num">${esc(c.from_chain)}</td>
+        <td class="num clip" title="${esc(c.from_events)}">${esc(c.from_events)}</td>
+        <td class="num clip" title="${esc(c.from_chain)}">${esc(c.from_chain)}</td>
         <td class="num ${c.delta && c.delta !== "0" ? "bad" : ""}">${esc(c.delta)}</td></tr>`).join("")}</tbody></table>`;
   };
   await Promise.all([load(), recon()]);

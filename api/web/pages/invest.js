@@ -4,7 +4,7 @@
 import { ethers } from "ethers";
 import {
   ApiFailure, addr, api, bps, chooseVault, config, connect, date, duration, esc, explain, fig, lineChart, notify,
-  parseUnits, price, send, tokenContract, units, vaultContract, wallet,
+  parseUnits, quoted, send, tokenContract, units, vaultContract, wallet,
 } from "/app/static/lib.js";
 import { ppsDecimals } from "/app/static/pages/vaults.js";
 
@@ -86,7 +86,7 @@ export async function render(main, ctx) {
     <div class="card"><h2>Equity</h2><p class="hint">Your position's value plus claimable assets, in ${esc(asset.symbol)},
       at each fee accrual, settlement and move of yours (the vault's own views at each block).</p><div id="equity-chart" class="chart"></div></div>
     <div class="card"><h2>Trade tickets</h2><p class="hint">Your slice of every trade since you joined: your share of the pool
-      when it ran, and the signal's limit vs the oracle's vs the execution price.</p>${tickets(mam, byId)}</div>
+      when it ran, and the signal's limit vs the oracle's vs the execution price.</p>${tickets(mam, byId, asset.address)}</div>
     <div class="card no-print"><h2>Statement</h2>
       ${mam ? `<a href="#/statement/${d.address}/${me}">Printable statement</a> ·
       <a id="statement-csv" href="/app/vaults/${d.address}/investors/${me}/statement.csv" download>CSV</a>` : "–"}</div>`;
@@ -133,7 +133,7 @@ function redemption(r, asset, sd, chain) {
       (${fig("claimable_shares", r.claimable_shares, sd)} shares)</dd></dl>`;
 }
 
-function tickets(mam, byId) {
+function tickets(mam, byId, base) {
   if (!mam || !mam.tickets.items.length) return `<p class="hint">No trade since you joined.</p>`;
   return `<table id="tickets"><thead><tr><th>#</th><th>date</th><th>trade</th><th class="num">your share</th>
     <th class="num">your slice in</th><th class="num">your slice out</th><th class="num">limit</th>
@@ -144,11 +144,10 @@ function tickets(mam, byId) {
         <td class="num">${(Number(t.pool_share) * 100).toFixed(2)}%</td>
         <td class="num">${fig("slice_in", t.amount_in, t.token_in.decimals, 4)} ${esc(t.token_in.symbol)}</td>
         <td class="num">${fig("slice_out", t.amount_out, t.token_out.decimals, 6)} ${esc(t.token_out.symbol)}</td>
-        <td class="num">${price(trade.limit_price)}</td><td class="num">${price(trade.oracle_price)}</td>
-        <td class="num">${price(t.execution_price)}</td></tr>`;
-    }).join("")}</tbody></table>
-    <p class="hint">Prices are ${esc(mam.tickets.items[0].token_out.symbol)} per ${esc(mam.tickets.items[0].token_in.symbol)} for
-    each trade's own pair, in whole tokens.</p>`;
+        <td class="num">${quoted(trade.limit_price, t.token_in, t.token_out, base)}</td>
+        <td class="num">${quoted(trade.oracle_price, t.token_in, t.token_out, base)}</td>
+        <td class="num" data-field="ticket_execution_price" data-raw="${t.execution_price ?? ""}">${quoted(t.execution_price, t.token_in, t.token_out, base)}</td></tr>`;
+    }).join("")}</tbody></table>`;
 }
 
 function wire(main, ctx, d, asset, sd, chain) {

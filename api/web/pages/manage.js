@@ -2,7 +2,7 @@
 // (eth_signTypedData_v4, the EIP-712 type the API derives from the contract), submit it to the keeper,
 // and watch it: queued, executed (with its prices) or refused (with the named reason).
 import {
-  addr, api, chooseVault, config, connect, esc, explain, notify, price, wallet,
+  addr, api, chooseVault, config, connect, esc, explain, notify, quoted, wallet,
 } from "/app/static/lib.js";
 
 const FINAL = new Set(["executed", "executed_by_other", "rejected", "failed", "expired"]);
@@ -128,8 +128,9 @@ async function listSignals(main, ctx, d, cfg) {
           <td><span class="state ${esc(r.state)}" data-field="state">${esc(r.state)}</span></td>
           <td>${r.reason ? `${esc(words(r.reason))}${r.detail ? `: <span class="hint">${esc(r.detail)}</span>` : ""}` : ""}</td>
           <td>${r.block_number ?? ""}</td>
-          <td class="num">${t ? price(t.limit_price) : ""}</td><td class="num">${t ? price(t.oracle_price) : ""}</td>
-          <td class="num" data-field="execution_price" data-raw="${t?.execution_price ?? ""}">${t ? price(t.execution_price) : ""}</td></tr>`;
+          <td class="num">${t ? quoted(t.limit_price, t.token_in, t.token_out, d.asset.address) : ""}</td>
+          <td class="num">${t ? quoted(t.oracle_price, t.token_in, t.token_out, d.asset.address) : ""}</td>
+          <td class="num" data-field="execution_price" data-raw="${t?.execution_price ?? ""}">${t ? quoted(t.execution_price, t.token_in, t.token_out, d.asset.address) : ""}</td></tr>`;
       }).join("")}</tbody></table>` : `<p class="hint">No signal yet.</p>`;
 }
 

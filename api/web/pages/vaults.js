@@ -11,7 +11,7 @@ export async function render(main, ctx) {
     <div class="card"><table id="vaults">
       <thead><tr><th>compare</th><th>vault</th><th>manager</th><th class="num">fees (mgmt / perf)</th>
         <th class="num">notice</th><th class="num">gate</th><th class="num">NAV</th><th class="num">price per share</th>
-        <th class="num">return</th><th class="num">max drawdown</th><th class="num">investors</th><th></th></tr></thead>
+        <th class="num">return</th><th class="num">max drawdown</th><th class="num">investors</th></tr></thead>
       <tbody>${vaults.map(row).join("")}</tbody></table>
       ${vaults.length ? "" : `<p class="hint">No vault is indexed yet.</p>`}
     </div>
@@ -34,7 +34,7 @@ export async function render(main, ctx) {
         value: metric === "price" ? Number(p.price_per_share) / 10 ** ppsDecimals(v)
                                 : Number(p.nav) / 10 ** v.detail.asset.decimals,
       })),
-    })));
+    })), metric === "price" ? 6 : 2);
   };
   for (const box of main.querySelectorAll("input[data-compare]")) {
     box.checked = compared.has(box.dataset.compare);
@@ -58,7 +58,9 @@ function row(v) {
   const ret = v.return_since_inception;
   return `<tr data-vault="${d.address}">
     <td><input type="checkbox" data-compare="${d.address}" aria-label="compare ${esc(d.name)}"></td>
-    <td><b>${esc(d.name)}</b><br><span class="hint">${esc(d.symbol)} · ${addr(d.address)}</span></td>
+    <td><b>${esc(d.name)}</b> <span class="hint">${esc(d.symbol)} · ${addr(d.address)}</span><br>
+        <a href="#/invest/${d.address}">invest</a> · <a href="#/manage/${d.address}">manage</a> ·
+        <a href="#/audit/${d.address}">audit</a></td>
     <td>${addr(d.config.manager)}</td>
     <td class="num">${bps(d.config.managementFeeBps)} / ${bps(d.config.performanceFeeBps)}</td>
     <td class="num">${duration(d.config.noticePeriod)}</td>
@@ -67,9 +69,7 @@ function row(v) {
     <td class="num">${fig("price_per_share", d.price_per_share, ppsDecimals(v), 6)}</td>
     <td class="num ${ret && ret.startsWith("-") ? "neg" : "pos"}" data-field="return" data-raw="${ret ?? ""}">${pct(ret)}</td>
     <td class="num" data-field="max_drawdown" data-raw="${v.max_drawdown ?? ""}">${pct(v.max_drawdown)}</td>
-    <td class="num">${d.investors}</td>
-    <td><a href="#/invest/${d.address}">invest</a> · <a href="#/manage/${d.address}">manage</a> ·
-        <a href="#/audit/${d.address}">audit</a></td></tr>`;
+    <td class="num">${d.investors}</td></tr>`;
 }
 
 // price_per_share: 1e18 = one whole asset per whole share (the contract's PPS_SCALE accounts for decimals).

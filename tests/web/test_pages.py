@@ -38,3 +38,17 @@ def test_a_wallet_on_another_chain_is_refused(app_server: Server, open_page: Ope
     expect(page.locator("#deposit")).to_be_disabled()
     expect(page.locator("#request")).to_be_disabled()
     page.screenshot(path=SCREENSHOTS / "wrong-chain.png")
+
+
+def test_a_signal_signed_by_someone_else_is_refused_with_its_reason(app_server: Server, open_page: OpenPage,
+                                                                   web_vault: Vault, w3: Any) -> None:
+    app_server.wait_indexed(int(w3.eth.block_number))
+    page = open_page(f"{app_server.url}/#/manage/{web_vault.address}", account=dev_account(9))
+    page.locator("#connect-here").click()
+    expect(page.locator("main")).to_contain_text("is not this vault's manager")
+    page.locator("#limit").fill("0.0001")
+    page.locator("#describe").click()
+    expect(page.locator("#words")).to_contain_text("of the vault's USDC holdings")
+    page.locator("#sign").click()
+    expect(page.locator("#sign-status")).to_contain_text("Not submitted: The keeper refused it")
+    expect(page.locator("#sign-status")).to_contain_text("(bad_signature)")

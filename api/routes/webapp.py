@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 from sqlalchemy import select
+from web3 import Web3
 
 from api import models
 from api.deps import MAX_PAGE, InvestorDep, SessionDep, StateDep, VaultDep
@@ -20,7 +21,7 @@ from api.schemas.common import ADDRESS_PATTERN, ERRORS, Address, DecimalStr, Sch
 from api.schemas.vaults import VaultDetail
 from api.services import vaults as vault_service
 from api.services import webapp as service
-from api.services.context import load_vault
+from api.services.context import VaultContext, load_vault
 from cohort import manifest as mf
 from cohort.chain import connect
 from cohort.errors import ManifestError
@@ -84,21 +85,27 @@ def config(session: SessionDep, state: StateDep) -> dict[str, Any]:
     return service.app_config(manifest, chain_id, settings.keeper_url)
 
 
+def _compared(session: SessionDep, w3: Web3, ctx: VaultContext) -> VaultCompared:
+    share_decimals = int(Vault(w3, ctx.address).fn.decimals().call())
+    scale = 10 ** (18 + share_decimals - ctx.token(ctx.asset).decimals)  # the vault's price-per-share scale
+    perf = service.performance(service.price_series(session, ctx, scale))
+    return VaultCompared(
+        detail=vault_service.vault_detail(ctx), share_decimals=share_decimals,
+        inception_price_per_share=str(perf.inception_pps) if perf else None,
+        return_since_inception=service.fraction(perf.return_since_inception) if perf else None,
+        max_drawdown=service.fraction(perf.max_drawdown) if perf else None)
+
+
 @router.get("/vaults", response_model=list[VaultCompared], summary="Every vault with its return and drawdown")
 def compare_vaults(session: SessionDep, state: StateDep) -> list[VaultCompared]:
     w3 = connect(state.settings.rpc_url)
-    out = []
-    for summary in vault_service.list_vaults(session, MAX_PAGE, 0).items:
-        ctx = load_vault(session, state.chain, state.contexts, summary.address)
-        share_decimals = int(Vault(w3, ctx.address).fn.decimals().call())
-        scale = 10 ** (18 + share_decimals - ctx.token(ctx.asset).decimals)
-        perf = service.performance(service.price_series(session, ctx, scale))
-        out.append(VaultCompared(
-            detail=vault_service.vault_detail(ctx), share_decimals=share_decimals,
-            inception_price_per_share=str(perf.inception_pps) if perf else None,
-            return_since_inception=service.fraction(perf.return_since_inception) if perf else None,
-            max_drawdown=service.fraction(perf.max_drawdown) if perf else None))
-    return out
+    return [_compared(session, w3, load_vault(session, state.chain, state.contexts, summary.address))
+            for summary in vault_service.list_vaults(session, MAX_PAGE, 0).items]
+
+
+@router.get("/vaults/{vault}", response_model=VaultCompared, summary="One vault with its return and drawdown")
+def compare_vault(vault: VaultDep, session: SessionDep, state: StateDep) -> VaultCompared:
+    return _compared(session, connect(state.settings.rpc_url), vault)
 
 
 @router.get("/vaults/{vault}/investors/{investor}/equity",

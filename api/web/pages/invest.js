@@ -13,8 +13,7 @@ export async function render(main, ctx) {
   if (!vault) return chooseVault(main, "invest");
   ctx.onWallet(() => { if (ctx.current()) render(main, ctx); });
   const cfg = await config();
-  const v = (await api("/app/vaults")).find((x) => x.detail.address.toLowerCase() === vault.toLowerCase());
-  if (!v) throw new ApiFailure(`no vault ${vault} is indexed`);
+  const v = await api(`/app/vaults/${vault}`);
   if (!ctx.current()) return;
   const d = v.detail;
   const asset = d.asset;

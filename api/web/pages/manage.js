@@ -12,7 +12,7 @@ export async function render(main, ctx) {
   if (!vault) return chooseVault(main, "manage");
   ctx.onWallet(() => { if (ctx.current()) render(main, ctx); });
   const cfg = await config();
-  const v = (await api("/app/vaults")).find((x) => x.detail.address.toLowerCase() === vault.toLowerCase());
+  const v = await api(`/app/vaults/${vault}`);
   const d = v.detail;
   const symbols = Object.fromEntries(Object.entries(cfg.tokens).map(([s, t]) => [t.address.toLowerCase(), s]));
   const tradable = [d.asset.address, ...d.config.listedAssets];

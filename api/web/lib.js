@@ -164,6 +164,15 @@ function renderWallet(cfg) {
   const right = wallet.chainId === cfg.chain_id;
   chain.textContent = right ? `chain ${wallet.chainId}` : `wrong network: chain ${wallet.chainId}, Cohort is on ${cfg.chain_id}`;
   chain.className = right ? "chain" : "chain wrong";
+  document.getElementById("switch-chain").hidden = right;
+}
+
+// Ask the wallet to move to Cohort's chain (EIP-3326), then read where it is.
+async function switchChain(cfg) {
+  await window.ethereum.request({ method: "wallet_switchEthereumChain",
+                                  params: [{ chainId: "0x" + cfg.chain_id.toString(16) }] });
+  wallet.chainId = Number(await window.ethereum.request({ method: "eth_chainId" }));
+  changed(cfg);
 }
 
 export async function initWallet() {
@@ -171,6 +180,7 @@ export async function initWallet() {
   renderWallet(cfg);
   if (!window.ethereum) return;
   document.getElementById("connect").onclick = () => connect().catch(async (e) => notify(await explain(e), "error"));
+  document.getElementById("switch-chain").onclick = () => switchChain(cfg).catch(async (e) => notify(await explain(e), "error"));
   window.ethereum.on?.("accountsChanged", (accounts) => { wallet.account = accounts[0] ? ethers.getAddress(accounts[0]) : null; changed(cfg); });
   window.ethereum.on?.("chainChanged", (id) => { wallet.chainId = Number(id); changed(cfg); });
   const accounts = await window.ethereum.request({ method: "eth_accounts" });

@@ -74,6 +74,11 @@ class Wallet:
                 return {"result": [self.account.address] if self.connected else []}
             if method == "eth_chainId" and self.chain_id is not None:
                 return {"result": hex(self.chain_id)}
+            if method == "wallet_switchEthereumChain":  # the person agrees to move to the node's chain
+                if int(params[0]["chainId"], 16) != self.w3.eth.chain_id:
+                    return {"error": {"code": 4902, "message": "Unrecognized chain ID"}}
+                self.chain_id = None
+                return {"result": None}
             if method == "eth_sendTransaction":
                 return {"result": self.send(params[0])}
             if method == "eth_signTypedData_v4":

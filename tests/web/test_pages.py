@@ -28,7 +28,7 @@ def test_docs_render_the_openapi_31_document(app_server: Server, open_page: Open
     page.screenshot(path=SCREENSHOTS / "docs.png")
 
 
-def test_a_wallet_on_another_chain_is_refused(app_server: Server, open_page: OpenPage, web_vault: Vault,
+def test_a_wallet_on_another_chain_is_refused_until_it_switches(app_server: Server, open_page: OpenPage, web_vault: Vault,
                                               w3: Any) -> None:
     app_server.wait_indexed(int(w3.eth.block_number))
     page = open_page(f"{app_server.url}/#/invest/{web_vault.address}", account=dev_account(8), chain_id=1)
@@ -38,6 +38,10 @@ def test_a_wallet_on_another_chain_is_refused(app_server: Server, open_page: Ope
     expect(page.locator("#deposit")).to_be_disabled()
     expect(page.locator("#request")).to_be_disabled()
     page.screenshot(path=SCREENSHOTS / "wrong-chain.png")
+    page.locator("#switch-chain").click()
+    expect(page.locator("#chain")).to_have_text(f"chain {w3.eth.chain_id}")
+    expect(page.locator("#switch-chain")).to_be_hidden()
+    expect(page.locator("#deposit")).to_be_enabled()
 
 
 def test_a_signal_signed_by_someone_else_is_refused_with_its_reason(app_server: Server, open_page: OpenPage,

@@ -176,7 +176,7 @@ contract UniswapV3TwapOracle is IPriceOracle, Ownable2Step {
         address[] memory seen = new address[](2 * n);
         int256[] memory twaps = new int256[](2 * n);
         int256[] memory spots = new int256[](2 * n);
-        uint256 known;
+        uint256 known = 0;
         for (uint256 i; i < n; ++i) {
             (address tokenIn, uint256 amountIn, address tokenOut) =
                 (requests[i].tokenIn, requests[i].amountIn, requests[i].tokenOut);

@@ -49,5 +49,9 @@ class Settings(BaseSettings):
     stream_poll_interval: float = Field(default=0.25, gt=0)
     chain_cache_size: int = Field(default=256, ge=1)  # (vault, block) snapshots of contract reads
 
+    # web app (served at /)
+    keeper_url: str | None = None  # where the manager console relays signed signals (None: no relay)
+    keeper_timeout: float = Field(default=30.0, gt=0)
+
     def manifest_path(self) -> Path:
         return self.manifest or mf.default_path()

@@ -136,14 +136,19 @@ class TradeSignal:
             raise SignalError(f"signal field is malformed: {exc}") from None
 
 
+def eip712_types() -> dict[str, list[dict[str, str]]]:
+    """The `types` member of the typed data a wallet signs (eth_signTypedData_v4)."""
+    return {
+        "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                         {"name": "chainId", "type": "uint256"},
+                         {"name": "verifyingContract", "type": "address"}],
+        "TradeSignal": [{"name": n, "type": t} for n, t in signal_fields()],
+    }
+
+
 def typed_data(signal: TradeSignal, domain: Domain) -> dict[str, Any]:
     return {
-        "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"},
-                             {"name": "verifyingContract", "type": "address"}],
-            "TradeSignal": [{"name": n, "type": t} for n, t in signal_fields()],
-        },
+        "types": eip712_types(),
         "primaryType": "TradeSignal",
         "domain": domain.as_dict(),
         "message": signal.message(),

@@ -681,7 +681,10 @@ class Demo:
                     database_url, "--manifest", str(self.manifest_path), "serve", "--port", str(api_port)]
         key = "0x" + bytes(KEEPER.account.key).hex()
         self.stack.spawn("keeper", keeper_argv, child_env({"KEEPER_PRIVATE_KEY": key}), self.dir / "keeper.log")
-        self.stack.spawn("API", api_argv, child_env({"API_POLL_INTERVAL": "0.2"}), self.dir / "api.log")
+        # The API relays the web app's signed signals to this keeper (the manager console).
+        self.stack.spawn("API", api_argv, child_env({"API_POLL_INTERVAL": "0.2",
+                                                     "API_KEEPER_URL": f"http://127.0.0.1:{keeper_port}"}),
+                         self.dir / "api.log")
         self.out.line(f"$ {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(keeper_argv))}")
         self.out.line(f"$ {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(api_argv))}")
         self.keeper_url = f"http://127.0.0.1:{keeper_port}"
@@ -1064,6 +1067,8 @@ class Demo:
     def endpoints(self) -> None:
         alice = self.vaults[ALPHA.label]
         self.out.line()
+        self.out.line(f"App:    {self.api_url}/    (investors, managers, auditors: connect a wallet to {self.rpc_url}, "
+                      f"chain id {DEVNET_CHAIN_ID})")
         self.out.line(f"API:    {self.api_url}    (OpenAPI docs: {self.api_url}/docs)")
         self.out.line(f"        e.g. {self.api_url}/vaults/{alice.address}/investors/{BOB.address}")
         self.out.line(f"        {self.api_url}/vaults/{alice.address}/trades    {self.api_url}/investors/{CAROL.address}")

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -68,8 +67,6 @@ from cohort.tx import call, transact
 from cohort.uniswap import encode_v2_path, encode_v3_path
 from cohort.vault import Vault
 
-NONCE_BITS = 64  # random nonces: two signals collide once in ~4e9 pairs at 2**32 signals
-
 
 class UsageError(CohortError, ValueError):
     """A command-line argument is malformed, or the command cannot do what was asked."""
@@ -77,12 +74,6 @@ class UsageError(CohortError, ValueError):
 
 def utc(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
-
-
-def new_nonce() -> int:
-    """A signal nonce no one else will pick: random, so managers need no counter or coordination
-    (the vault's nonces are unordered bits, any uint256 works)."""
-    return secrets.randbits(NONCE_BITS)
 
 
 # ---------------------------------------------------------------------------------------- context
@@ -373,34 +364,11 @@ def _limit(a: argparse.Namespace, sell: str, buy: str) -> int:
 
 
 def describe(ctx: Context, signal: signals.TradeSignal, now: int | None = None) -> str:
-    """The trade a signal asks for, in words (read from the signal itself, so `sign` and
-    `verify` say the same)."""
+    """The trade in words, with the manifest's token and adapter names (addresses without one)."""
     try:
-        name = ctx.token_symbol
-        adapters = {v.lower(): k for k, v in ctx.manifest.cohort.adapters.items()}
-    except mf.ManifestError:  # offline, without a manifest: addresses stand for names
-        def name(address: str) -> str:
-            return address
-        adapters = {}
-    sell, buy = name(signal.token_in), name(signal.token_out)
-    what = (f"{u.format_bps(signal.size_bps)} of the vault's {sell}" if signal.size_mode == signals.SIZE_OF_HOLDINGS
-            else f"{sell} worth {u.format_bps(signal.size_bps)} of the vault's NAV")
-    path, kind = bytes(signal.path), adapters.get(signal.adapter.lower(), f"adapter {signal.adapter}")
-    if kind == "uniswap-v3":
-        fees = sorted({int.from_bytes(path[i:i + 3], "big") for i in range(20, len(path) - 20, 23)})
-        inner = [path[i:i + 20] for i in range(23, len(path) - 20, 23)]
-        route = f"Uniswap V3 ({', '.join(u.format_bps(f // 100) for f in fees)} pools)"
-    else:
-        inner = [path[i:i + 20] for i in range(20, len(path) - 20, 20)] if kind == "uniswap-v2" else []
-        route = "Uniswap V2" if kind == "uniswap-v2" else kind
-    if inner:
-        route += " through " + ", ".join(name(Web3.to_checksum_address(a)) for a in inner)
-    per_sell = u.to_decimal(signal.limit_price, 18)
-    inverse = f", i.e. at most {u.format_price(1 / per_sell)} {sell} per {buy}" if per_sell else ""
-    left = f" ({u.format_duration(signal.deadline - now)} from now)" if now is not None else ""
-    return (f"sell {what} for {buy} on {route}, at least {u.format_price(per_sell)} {buy} per {sell}{inverse}, and "
-            f"at most {u.format_bps(signal.max_slippage_bps)} worse than the oracle's price; valid until "
-            f"{utc(signal.deadline)} by the chain's clock{left}; nonce {signal.nonce}")
+        return signals.describe(signal, ctx.manifest.symbols(), ctx.manifest.adapter_names(), now)
+    except mf.ManifestError:  # offline, without a manifest
+        return signals.describe(signal, {}, {}, now)
 
 
 def _warnings(ctx: Context, v: Vault, sell: mf.TokenInfo, buy: mf.TokenInfo, hops: list[str],
@@ -435,14 +403,14 @@ def cmd_signal_sign(ctx: Context) -> None:
             raise UsageError("--offline needs --chain-id and --name (the vault's EIP-712 domain)")
         domain = signals.Domain(a.name, "1", a.chain_id, Web3.to_checksum_address(vault_address))
         now = int(time.time())
-        nonce = a.nonce if a.nonce is not None else new_nonce()
+        nonce = a.nonce if a.nonce is not None else signals.new_nonce()
     else:
         v = ctx.vault(vault_address)
         domain = v.domain()
         now = chain_now(ctx.w3)  # the clock the vault checks the deadline against
-        nonce = a.nonce if a.nonce is not None else new_nonce()
+        nonce = a.nonce if a.nonce is not None else signals.new_nonce()
         while a.nonce is None and v.nonce_used(nonce):
-            nonce = new_nonce()
+            nonce = signals.new_nonce()
         if a.nonce is not None and v.nonce_used(nonce):
             raise UsageError(f"nonce {nonce} is already used or cancelled on this vault: leave --nonce out for a "
                              "fresh one")

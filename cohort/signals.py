@@ -16,6 +16,9 @@ JSON form (integers that may exceed 2**53 are strings)::
 from __future__ import annotations
 
 import json
+import secrets
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -28,12 +31,14 @@ from eth_typing import Hash32
 from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 
+from cohort import units
 from cohort.artifacts import project_artifact
 from cohort.errors import SignalError
 
 SIZE_OF_HOLDINGS = 0
 SIZE_OF_NAV = 1
 WAD = 10**18
+NONCE_BITS = 64  # random nonces: a collision is expected after about 2**32 signals
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
@@ -229,3 +234,40 @@ def verify(signed: SignedSignal, domain: Domain, manager: str) -> bytes:
 def limit_price_wad(price: str | float | Decimal) -> int:
     """A human limit price (whole tokenOut per whole tokenIn) as the signal's 18-decimal integer."""
     return int(Decimal(str(price)) * WAD)
+
+
+def new_nonce() -> int:
+    """A nonce no other signal will have: random, so signers need no counter and no coordination
+    (the vault's nonces are unordered bits; any uint256 works)."""
+    return secrets.randbits(NONCE_BITS)
+
+
+def describe(signal: TradeSignal, symbols: Mapping[str, str], adapters: Mapping[str, str],
+             now: int | None = None) -> str:
+    """The trade a signal asks for, in words, read from the signal itself. `symbols` and
+    `adapters` map lower-case addresses to names (a manifest's `symbols()` and `adapter_names()`);
+    `now`, the chain's time, adds the time left."""
+    def name(address: str) -> str:
+        return symbols.get(address.lower(), address)
+
+    sell, buy = name(signal.token_in), name(signal.token_out)
+    size = units.format_bps(signal.size_bps)
+    what = (f"{size} of the vault's {sell}" if signal.size_mode == SIZE_OF_HOLDINGS
+            else f"{sell} worth {size} of the vault's NAV")
+    path, kind = bytes(signal.path), adapters.get(signal.adapter.lower(), f"adapter {signal.adapter}")
+    if kind == "uniswap-v3":  # token (20 bytes), then (fee (3), token (20)) per hop
+        fees = sorted({int.from_bytes(path[i:i + 3], "big") for i in range(20, len(path) - 20, 23)})
+        inner = [path[i:i + 20] for i in range(23, len(path) - 20, 23)]
+        route = f"Uniswap V3 ({', '.join(units.format_bps(f // 100) for f in fees)} pools)"
+    else:
+        inner = [path[i:i + 20] for i in range(20, len(path) - 20, 20)] if kind == "uniswap-v2" else []
+        route = "Uniswap V2" if kind == "uniswap-v2" else kind
+    if inner:
+        route += " through " + ", ".join(name(to_checksum_address(a)) for a in inner)
+    per_sell = units.to_decimal(signal.limit_price, 18)
+    inverse = f", i.e. at most {units.format_price(1 / per_sell)} {sell} per {buy}" if per_sell else ""
+    until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(signal.deadline))
+    left = f" ({units.format_duration(signal.deadline - now)} from now)" if now is not None else ""
+    return (f"sell {what} for {buy} on {route}, at least {units.format_price(per_sell)} {buy} per {sell}{inverse}, "
+            f"and at most {units.format_bps(signal.max_slippage_bps)} worse than the oracle's price; valid until "
+            f"{until} by the chain's clock{left}; nonce {signal.nonce}")

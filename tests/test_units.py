@@ -12,8 +12,8 @@ import pytest
 from api.settings import Settings as ApiSettings
 from cohort import units as u
 from cohort.artifacts import REPO_ROOT
-from cohort.cli import new_nonce
 from cohort.settings import CohortSettings
+from cohort.signals import new_nonce
 from keeper.settings import load_settings
 
 

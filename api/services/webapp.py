@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from api.errors import BadInput
 from api.services.context import VaultContext
 from cohort import signals
 from cohort.artifacts import abi_of, project_artifact
+from cohort.chain import chain_now
 from cohort.manifest import Manifest
 from cohort.tx import call
 from cohort.uniswap import encode_v3_path
@@ -185,37 +185,27 @@ class Draft:
     description: str
 
 
-def _pct(bps: int) -> str:
-    return f"{Decimal(bps) / 100:.2f}%"
-
-
 def draft_signal(w3: Web3, manifest: Manifest, ctx: VaultContext, token_in: str, token_out: str, size_mode: int,
                  size_bps: int, limit_price: str, max_slippage_bps: int, valid_for_s: int) -> Draft:
-    """The typed data a manager signs for a trade, and the trade in plain words. The nonce is a
-    fresh random 64-bit number; the deadline counts from the chain's latest block."""
+    """The typed data a manager signs for a trade, and the trade in plain words (the CLI's words).
+    The nonce is a fresh random 64-bit number; the deadline counts from the chain's clock."""
     tin, tout = ctx.token(Web3.to_checksum_address(token_in)), ctx.token(Web3.to_checksum_address(token_out))
     if tin.address == tout.address:
         raise BadInput("the trade's input and output tokens are the same")
     adapter = manifest.cohort.adapters.get("uniswap-v3")
     if adapter is None:
         raise BadInput("the manifest names no uniswap-v3 adapter")
-    deadline = int(w3.eth.get_block("latest")["timestamp"]) + valid_for_s
+    deadline = chain_now(w3) + valid_for_s  # the pending block: an idle chain's latest may be old
     try:
         signal = signals.TradeSignal(tin.address, tout.address, size_mode, size_bps,
                                      signals.limit_price_wad(limit_price), max_slippage_bps, adapter,
-                                     encode_v3_path([tin.address, tout.address], [V3_FEE]), secrets.randbits(64),
+                                     encode_v3_path([tin.address, tout.address], [V3_FEE]), signals.new_nonce(),
                                      deadline)
     except signals.SignalError as exc:
         raise BadInput(str(exc)) from None
     domain = Vault(w3, ctx.address).domain()
     typed = signals.typed_data(signal, domain)
     typed["message"] = signal.to_json_dict()
-    base = ctx.token(ctx.asset)
-    of = f"the vault's {tin.symbol} holdings" if size_mode == signals.SIZE_OF_HOLDINGS else "the vault's NAV"
-    verb = (f"Buy {tout.symbol} with {tin.symbol}" if tin.address == base.address
-            else f"Sell {tin.symbol} for {tout.symbol}")
-    until = datetime.fromtimestamp(deadline, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    words = (f"{verb}: {_pct(size_bps)} of {of}, receiving at least {Decimal(limit_price):f} {tout.symbol} per "
-             f"{tin.symbol}, and no more than {_pct(max_slippage_bps)} worse than the oracle's price, through "
-             f"Uniswap V3 (the {_pct(V3_FEE // 100)} pool). Valid until {until} (chain time); nonce {signal.nonce}.")
+    words = signals.describe(signal, manifest.symbols(), manifest.adapter_names())
+    words = words[0].upper() + words[1:] + "."
     return Draft(typed, signal.to_json_dict(), "0x" + signals.digest(signal, domain).hex(), words)

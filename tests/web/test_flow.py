@@ -19,6 +19,7 @@ from cohort.chain import DevChain
 from cohort.errors import ContractRevert
 from cohort.market import Market
 from cohort.tx import call
+from cohort.units import format_price
 from cohort.vault import Vault
 from tests.conftest import Roles
 from tests.web.conftest import SCREENSHOTS, OpenPage, Server
@@ -92,8 +93,8 @@ def test_invest_trade_withdraw_claim_in_the_browser(app_server: Server, open_pag
     manager.locator("#limit").fill(str(limit))
     manager.locator("#describe").click()
     expect(manager.locator("#words")).to_contain_text(
-        f"Buy WETH with USDC: 30.00% of the vault's USDC holdings, receiving at least {limit} WETH per USDC, "
-        "and no more than 1.00% worse than the oracle's price")
+        f"Sell 30% of the vault's USDC for WETH on Uniswap V3 (0.3% pools), at least {format_price(limit)} WETH "
+        "per USDC")
     manager.locator("#sign").click()
     state = manager.locator('#signal-table tr[data-signal] [data-field="state"]').first
     expect(state).to_have_text("executed", timeout=LONG)

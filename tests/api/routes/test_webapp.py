@@ -64,8 +64,9 @@ def test_a_draft_signed_like_a_wallet_is_the_vaults_own_digest(scenario: Scenari
         same_tokens = h.client.post("/app/signals/draft", json={**body, "token_out": usdc})
     assert [a.status_code for a in answers] == [200, 200]
     draft = answers[0].json()
-    assert draft["description"].startswith("Buy WETH with USDC: 25.00% of the vault's USDC holdings, receiving at "
-                                           "least 0.0003 WETH per USDC, and no more than 1.00% worse")
+    assert draft["description"].startswith("Sell 25% of the vault's USDC for WETH on Uniswap V3 (0.3% pools), at "
+                                           "least 0.0003 WETH per USDC, i.e. at most 3,333.33 USDC per WETH, and "
+                                           "at most 1% worse than the oracle's price; valid until ")
     assert int(draft["signal"]["nonce"]) != int(answers[1].json()["signal"]["nonce"])  # a fresh nonce each time
     assert int(draft["signal"]["nonce"]) < 2**64
     # what eth_signTypedData_v4 does with the JSON the page hands the wallet

@@ -52,7 +52,7 @@ def test_a_signal_signed_by_someone_else_is_refused_with_its_reason(app_server: 
     expect(page.locator("main")).to_contain_text("is not this vault's manager")
     page.locator("#limit").fill("0.0001")
     page.locator("#describe").click()
-    expect(page.locator("#words")).to_contain_text("of the vault's USDC holdings")
+    expect(page.locator("#words")).to_contain_text("Sell 10% of the vault's USDC for WETH")
     page.locator("#sign").click()
     expect(page.locator("#sign-status")).to_contain_text("Not submitted: The keeper refused it")
     expect(page.locator("#sign-status")).to_contain_text("(bad_signature)")

@@ -1,5 +1,5 @@
 # Cohort: everything a fresh clone needs, from a Python 3.11 and a Node 20 on PATH.
-#   make demo   - install, start a local chain with Uniswap, deploy Cohort, run the scenario
+#   make demo   - install, start a local chain with Uniswap, deploy Cohort, run the scenario; prints the web app's URL
 #   make test   - install, lint (ruff, mypy, Slither) and run the whole test suite
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -25,10 +25,10 @@ help:
 	@echo "make demo    run the Cohort scenario on a local chain (EXIT=1 to run it and exit)"
 	@echo "make test    lint and run the test suite (installs everything it needs)"
 	@echo "make setup   venv + npm packages + compile (idempotent)"
-	@echo "make devnet  start (or attach to) anvil on :8545 with Uniswap and Cohort; devnet-down stops it"
+	@echo "make devnet  start (or attach to) anvil on :8545 (or COHORT_RPC_URL's port) with Uniswap and Cohort; devnet-down stops it"
 	@echo "make lint    ruff, mypy and Slither"
-	@echo "make api     serve the API and indexer on the devnet (API_* settings)"
-	@echo "make keeper  run a keeper on the devnet (KEEPER_* settings, KEEPER_CONFIG=file)"
+	@echo "make api     serve the API and indexer on the devnet (COHORT_RPC_URL, API_* settings)"
+	@echo "make keeper  run a keeper on the devnet (COHORT_RPC_URL, KEEPER_* settings, KEEPER_CONFIG=file)"
 	@echo "make bench   every benchmark; writes bench/results.json and BENCHMARKS.md"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -36,7 +36,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools 2>&1 | grep -v 'is ignored' || true
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]' 2>&1 | grep -v 'is ignored' || true
-	@$(BIN)/python -c 'import ape, web3, fastapi, sqlalchemy, hypothesis'  # fail loudly if the install did
+	@$(BIN)/python -c 'import ape, web3, fastapi, sqlalchemy, hypothesis, playwright'  # fail loudly if the install did
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -47,7 +47,13 @@ node_modules/.installed: package.json package-lock.json
 	$(BIN)/ape compile --force  # make decides when; Ape alone misses changed imports
 	@touch $@
 
-setup: $(VENV)/.installed node_modules/.installed .build/__local__.json
+# The browser tests drive Debian's chromium (Playwright's own browser download does not work here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo )apt-get update -q
+	$(if $(filter 0,$(shell id -u)),,sudo )apt-get install -y -q chromium
+
+setup: $(VENV)/.installed node_modules/.installed .build/__local__.json $(CHROMIUM)
 
 compile: setup
 

@@ -4,7 +4,7 @@
     cohort-api index [--once] [--to-block N]               # follow the chain (or catch up and exit)
     cohort-api migrate                                     # bring the schema to the latest revision
     cohort-api rebuild                                     # rewrite every projection from the stored events
-    cohort-api reconcile VAULT                             # the reconciliation report, as JSON
+    cohort-api reconcile VAULT                             # the reconciliation report (VAULT: label or address)
     cohort-api openapi                                     # the OpenAPI document, as JSON
 
 Settings come from `API_*` environment variables (see api.settings); the flags below override
@@ -19,12 +19,22 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from web3 import Web3
 
-from api.db import make_engine, migrate
+from api.db import is_sqlite, make_engine, migrate
 from api.settings import Settings
+from cohort import manifest as mf
+from cohort.errors import CohortError
+
+
+class UsageError(CohortError, ValueError):
+    """The command cannot run as asked; the message says what to do."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -84,18 +94,42 @@ def cmd_rebuild(settings: Settings) -> int:
     return 0
 
 
+def indexed_engine(settings: Settings) -> Engine:
+    """An engine on a database the indexer has written to; never creates an empty one."""
+    url = settings.database_url
+    shown = make_url(url).render_as_string(hide_password=True)
+    todo = ("run `cohort-api index --once` (or `cohort-api serve`) first, or point --database-url "
+            "(API_DATABASE_URL) at the API's database")
+    if is_sqlite(url):
+        path = make_url(url).database
+        if not path or path == ":memory:" or not Path(path).exists():
+            raise UsageError(f"there is no API database at {shown}: {todo}")
+    engine = make_engine(url)
+    if not inspect(engine).has_table("indexer_state"):
+        raise UsageError(f"the database at {shown} has nothing indexed: {todo}")
+    return engine
+
+
+def vault_address(settings: Settings, vault: str) -> str:
+    """An address as given, or the address of a manifest label."""
+    if Web3.is_address(vault):
+        return str(Web3.to_checksum_address(vault))
+    return str(Web3.to_checksum_address(mf.load(settings.manifest_path()).vault(vault).address))
+
+
 def cmd_reconcile(settings: Settings, vault: str) -> int:
     from api import models
-    from api.deps import checksum_address
     from api.indexer.rpc import Rpc
     from api.services.audit import reconcile
     from api.services.chain import ChainReader
 
-    engine = make_engine(settings.database_url)
+    address = vault_address(settings, vault)
+    engine = indexed_engine(settings)
     with Session(engine) as session:
         state = session.get(models.IndexerState, 1)
-        report = reconcile(session, ChainReader(Rpc(settings.rpc_url, settings.rpc_timeout)),
-                           state.factory if state else None, checksum_address(vault, "vault"))
+        if state is None:
+            raise UsageError("the API's database has nothing indexed yet: run `cohort-api index --once` first")
+        report = reconcile(session, ChainReader(Rpc(settings.rpc_url, settings.rpc_timeout)), state.factory, address)
     print(report.model_dump_json(indent=2))
     return 0 if report.ok else 1
 
@@ -110,7 +144,7 @@ def cmd_openapi(settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cohort-api", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rpc-url", help="JSON-RPC endpoint (API_RPC_URL)")
+    p.add_argument("--rpc-url", help="JSON-RPC endpoint (COHORT_RPC_URL)")
     p.add_argument("--database-url", help="SQLAlchemy URL: sqlite:///file.db or postgresql+psycopg://... "
                                           "(API_DATABASE_URL)")
     p.add_argument("--manifest", help="deployment manifest with the factory (API_MANIFEST)")
@@ -129,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply the database migrations")
     sub.add_parser("rebuild", help="rewrite the projections from the stored events")
     rec = sub.add_parser("reconcile", help="compare the books rebuilt from events with the chain")
-    rec.add_argument("vault")
+    rec.add_argument("vault", help="a manifest label (alpha) or an address")
     sub.add_parser("openapi", help="print the OpenAPI document")
     return p
 
@@ -138,6 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return run(args)
+    except CohortError as exc:
+        print(f"cohort-api: {exc}", file=sys.stderr)
+        return 2
+    except (ConnectionError, OSError) as exc:
+        print(f"cohort-api: cannot reach the node or the database ({type(exc).__name__}: {exc}); start them, or "
+              "point COHORT_RPC_URL and API_DATABASE_URL at running ones", file=sys.stderr)
+        return 3
+
+
+def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.command == "serve":
         return cmd_serve(settings)
@@ -148,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         _progress("database schema is up to date")
         return 0
     if args.command == "rebuild":
+        indexed_engine(settings).dispose()  # refuse to rebuild nothing into a new file
         return cmd_rebuild(settings)
     if args.command == "reconcile":
         return cmd_reconcile(settings, args.vault)

@@ -1,4 +1,4 @@
-"""The FastAPI app: OpenAPI at /docs, one router per resource, 4xx JSON for bad input.
+"""The FastAPI app: the web app at /, OpenAPI at /docs, one router per resource, 4xx JSON for bad input.
 
 `create_app(settings)` migrates the database, and (unless told not to) runs the indexer in a
 background thread for the app's lifetime. Errors always answer JSON `{"detail", "code"}`.
@@ -10,17 +10,17 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from swagger_ui_bundle import swagger_ui_path
 
 from api import __version__
 from api.db import is_sqlite, make_engine, migrate, session_factory
@@ -33,8 +33,13 @@ from api.routes.investors import MamFastPath
 from api.services.chain import ChainReader
 from api.services.context import ContextCache
 from api.settings import Settings
+from cohort.artifacts import NODE_MODULES
 
 log = logging.getLogger("cohort.api")
+WEB = Path(__file__).resolve().parent / "web"
+# npm packages the pages and /docs load, served from node_modules (pinned in package.json): offline.
+WEB_LIBRARIES = {"ethers": "ethers/dist", "lightweight-charts": "lightweight-charts/dist",
+                 "swagger-ui": "swagger-ui-dist"}
 
 DESCRIPTION = """
 The multi-account (MAM) view of Cohort vaults, from the chain's events.
@@ -102,17 +107,19 @@ def create_app(settings: Settings | None = None, *, run_indexer: bool | None = N
                 thread.join(timeout=30)
             state.engine.dispose()
 
-    # /docs is served from the swagger-ui-bundle package, not a CDN: it works offline.
+    # /docs: Swagger UI 5 (it reads OpenAPI 3.1) from npm's swagger-ui-dist, not a CDN.
     app = FastAPI(title="Cohort API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    for name, folder in WEB_LIBRARIES.items():
+        app.mount(f"/app/lib/{name}", StaticFiles(directory=NODE_MODULES / folder, check_dir=False), name=f"lib-{name}")
+    app.mount("/app/static", StaticFiles(directory=WEB), name="web")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Cohort API",
-                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+                                   swagger_js_url="/app/lib/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/app/lib/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/app/lib/swagger-ui/favicon-32x32.png")
     engine = make_engine(settings.database_url, read_only=True)
     app.state.cohort = AppState(settings=settings, engine=engine, sessions=session_factory(engine),
                                 chain=ChainReader(rpc, settings.chain_cache_size), contexts=ContextCache(),
@@ -122,7 +129,7 @@ def create_app(settings: Settings | None = None, *, run_indexer: bool | None = N
     app.add_middleware(MamFastPath)  # the hot path, ahead of routing (see its docstring)
 
     @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    def root() -> FileResponse:
+        return FileResponse(WEB / "index.html")
 
     return app

@@ -1,6 +1,7 @@
 """The API's settings: one pydantic-settings class, every field overridable by an `API_*`
-environment variable (`API_RPC_URL`, `API_DATABASE_URL`, ...). Nothing else reads the
-environment."""
+environment variable (`API_DATABASE_URL`, `API_CONFIRMATIONS`, ...), except the node's URL,
+which is `COHORT_RPC_URL` for every Cohort program (`API_RPC_URL` still works when that is not
+set). Nothing else reads the environment."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cohort import manifest as mf
+from cohort.chain import DEFAULT_RPC
+from cohort.settings import rpc_url_field
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", populate_by_name=True)
 
     # chain
-    rpc_url: str = "http://127.0.0.1:8545"
+    rpc_url: str = rpc_url_field(DEFAULT_RPC, "API_RPC_URL")
     rpc_timeout: float = Field(default=30.0, gt=0)
     manifest: Path | None = None  # default: deployments/local.json
     factory: str | None = None  # overrides the manifest's cohort.factory
@@ -45,6 +48,10 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1_000, ge=1)
     stream_poll_interval: float = Field(default=0.25, gt=0)
     chain_cache_size: int = Field(default=256, ge=1)  # (vault, block) snapshots of contract reads
+
+    # web app (served at /)
+    keeper_url: str | None = None  # where the manager console relays signed signals (None: no relay)
+    keeper_timeout: float = Field(default=30.0, gt=0)
 
     def manifest_path(self) -> Path:
         return self.manifest or mf.default_path()

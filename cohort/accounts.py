@@ -10,7 +10,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from cohort.chain import DEV_MNEMONIC
+from cohort.chain import DEV_ACCOUNTS, DEV_MNEMONIC
 from cohort.errors import CohortError
 
 Account.enable_unaudited_hdwallet_features()
@@ -39,7 +39,10 @@ def from_keyfile(path: Path | str, passphrase: str | None = None) -> LocalAccoun
     path = Path(path)
     if not path.exists():
         raise AccountError(f"keyfile {path} does not exist")
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AccountError(f"keyfile {path} cannot be read as a JSON keystore: {exc}") from None
     if passphrase is None:
         passphrase = getpass.getpass(f"passphrase for {path.name}: ")
     try:
@@ -62,10 +65,38 @@ def load(*, alias: str | None = None, keyfile: str | None = None, private_key: s
     if sum(given) != 1:
         raise AccountError("give exactly one of --account (Ape alias), --keyfile, --key-env, --dev-account")
     if alias is not None:
-        return from_keyfile(ape_keyfile(alias, ape_data_folder or Path.home() / ".ape"), passphrase)
+        folder = ape_data_folder or Path.home() / ".ape"
+        if not ape_keyfile(alias, folder).exists():
+            raise AccountError(f"there is no Ape account {alias!r} in {folder / 'accounts'}: create it with "
+                               f"`ape accounts generate {alias}` or `ape accounts import {alias}`, or on the devnet "
+                               f"with `cohort dev account {alias} 7` (anvil's dev key #7)")
+        return from_keyfile(ape_keyfile(alias, folder), passphrase)
     if keyfile is not None:
         return from_keyfile(keyfile, passphrase)
     if private_key is not None:
         return from_private_key(private_key)
     assert dev_index is not None
+    if not 0 <= dev_index < DEV_ACCOUNTS:
+        raise AccountError(f"--dev-account takes 0 to {DEV_ACCOUNTS - 1} (anvil's funded dev accounts), "
+                           f"not {dev_index}")
     return dev_account(dev_index)
+
+
+def address_of_alias(alias: str, data_folder: Path) -> str | None:
+    """The address of Ape account `alias`, read from its keyfile without the passphrase."""
+    path = ape_keyfile(alias, data_folder)
+    if not path.exists():
+        return None
+    address = str(json.loads(path.read_text()).get("address", ""))
+    return "0x" + address.removeprefix("0x") if address else None
+
+
+def write_ape_keyfile(alias: str, account: LocalAccount, passphrase: str, data_folder: Path) -> Path:
+    """Store `account` as Ape account `alias` (a standard JSON keystore, as `ape accounts import`
+    writes). Refuses to replace an existing one."""
+    path = ape_keyfile(alias, data_folder)
+    if path.exists():
+        raise AccountError(f"Ape account {alias!r} already exists ({path}); pick another name or delete it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(Account.encrypt(account.key, passphrase)))
+    return path

@@ -29,6 +29,7 @@ DEFAULT_RPC = "http://127.0.0.1:8545"
 DEVNET_CHAIN_ID = 31337
 # anvil's default mnemonic: `test test ... junk`; account 0 deploys on the devnet.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_ACCOUNTS = 20  # anvil's funded dev accounts (`--accounts`)
 # pids of every anvil this process started: the test session checks none outlives it.
 STARTED_PIDS: set[int] = set()
 
@@ -57,6 +58,16 @@ def wait_for_rpc(rpc_url: str, timeout: float = 10.0) -> Web3:
             last = exc
             time.sleep(0.02)
     raise ChainUnavailable(f"no RPC answer from {rpc_url} within {timeout}s: {last}")
+
+
+def chain_now(w3: Web3) -> int:
+    """The timestamp the next block will carry, about: the pending block's (an idle anvil's latest
+    block may be an hour old, and the devnet's clock runs ahead of the wall clock), else the
+    later of the latest block's and the wall clock."""
+    try:
+        return int(w3.eth.get_block("pending")["timestamp"])
+    except Exception:  # a node without a pending block
+        return max(int(w3.eth.get_block("latest")["timestamp"]), int(time.time()))
 
 
 def pid_alive(pid: int) -> bool:
@@ -115,7 +126,7 @@ class Anvil:
 
     def start(self, timeout: float = 15.0) -> Web3:
         args = [str(anvil_binary()), "--port", str(self.port), "--chain-id", str(self.chain_id),
-                "--accounts", "20", "--balance", "1000000", "--hardfork", "prague",
+                "--accounts", str(DEV_ACCOUNTS), "--balance", "1000000", "--hardfork", "prague",
                 "--mnemonic", DEV_MNEMONIC, *(("--steps-tracing",) if self.steps_tracing else ()), *self.extra_args]
         if self.block_time:
             args += ["--block-time", str(self.block_time)]

@@ -103,13 +103,22 @@ class Manifest(_Model):
                 return self.uniswap_v3.pools[key]
         raise ManifestError(f"no V3 pool {a}/{b}/{fee} in the manifest")
 
+    def symbols(self) -> dict[str, str]:
+        """Lower-case token address -> symbol."""
+        return {t.address.lower(): symbol for symbol, t in self.tokens.items()}
+
+    def adapter_names(self) -> dict[str, str]:
+        """Lower-case adapter address -> its name (`uniswap-v3`, `uniswap-v2`)."""
+        return {address.lower(): name for name, address in self.cohort.adapters.items()}
+
     def vault(self, label_or_address: str) -> VaultInfo:
         if label_or_address in self.cohort.vaults:
             return self.cohort.vaults[label_or_address]
         for info in self.cohort.vaults.values():
             if info.address.lower() == label_or_address.lower():
                 return info
-        raise ManifestError(f"vault {label_or_address!r} is not in the manifest")
+        raise ManifestError(f"vault {label_or_address!r} is not in the manifest (its vaults: "
+                            f"{', '.join(sorted(self.cohort.vaults)) or 'none'}); give one of those labels or an address")
 
 
 def default_path(network: str = "local") -> Path:

@@ -92,9 +92,11 @@ def ensure_protocol(w3: Web3, m: mf.Manifest, path: Path, *,
     usdc = m.token("USDC").address
     _log(progress, "deploying the TWAP oracle, swap adapters, admin module and vault factory")
     oracle = deploy(w3, project_artifact("UniswapV3TwapOracle"), deployer, usdc, sender=deployer)
-    transact(oracle.functions.setFeed(m.token("WETH").address, m.v3_pool("WETH", "USDC", 3000).address), deployer)
-    for symbol in ("WBTC", "LINK"):
-        transact(oracle.functions.setFeed(m.token(symbol).address, m.v3_pool(symbol, "USDC", 3000).address), deployer)
+    for symbol in m.tokens:  # a feed for every token with a 0.3% pool against USDC
+        key = f"{symbol}/USDC/3000"
+        if symbol != "USDC" and (key in m.uniswap_v3.pools or f"USDC/{symbol}/3000" in m.uniswap_v3.pools):
+            pool = m.v3_pool(symbol, "USDC", 3000).address
+            transact(oracle.functions.setFeed(m.token(symbol).address, pool), deployer)
     v3_adapter = deploy(w3, project_artifact("UniswapV3Adapter"), m.uniswap_v3.swap_router, sender=deployer)
     v2_adapter = deploy(w3, project_artifact("UniswapV2Adapter"), m.uniswap_v2.router02, sender=deployer)
     admin = deploy(w3, project_artifact("CohortVaultAdmin"), sender=deployer)

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -30,12 +33,14 @@ from eth_keys.exceptions import ValidationError as KeyValidationError
 from eth_typing import Hash32
 from eth_utils import is_hex_address, keccak, to_checksum_address
 
+from cohort import units
 from cohort.artifacts import project_artifact
 from cohort.errors import SignalError
 
 SIZE_OF_HOLDINGS = 0
 SIZE_OF_NAV = 1
 WAD = 10**18
+NONCE_BITS = 64  # random nonces: a collision is expected after about 2**32 signals
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
@@ -137,14 +142,19 @@ class TradeSignal:
             raise SignalError(f"signal is missing field {exc.args[0]!r}") from None
 
 
+def eip712_types() -> dict[str, list[dict[str, str]]]:
+    """The `types` member of the typed data a wallet signs (eth_signTypedData_v4)."""
+    return {
+        "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                         {"name": "chainId", "type": "uint256"},
+                         {"name": "verifyingContract", "type": "address"}],
+        "TradeSignal": [{"name": n, "type": t} for n, t in signal_fields()],
+    }
+
+
 def typed_data(signal: TradeSignal, domain: Domain) -> dict[str, Any]:
     return {
-        "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"},
-                             {"name": "verifyingContract", "type": "address"}],
-            "TradeSignal": [{"name": n, "type": t} for n, t in signal_fields()],
-        },
+        "types": eip712_types(),
         "primaryType": "TradeSignal",
         "domain": domain.as_dict(),
         "message": signal.message(),
@@ -274,3 +284,40 @@ def verify(signed: SignedSignal, domain: Domain, manager: str) -> bytes:
 def limit_price_wad(price: str | float | Decimal) -> int:
     """A human limit price (whole tokenOut per whole tokenIn) as the signal's 18-decimal integer."""
     return int(Decimal(str(price)) * WAD)
+
+
+def new_nonce() -> int:
+    """A nonce no other signal will have: random, so signers need no counter and no coordination
+    (the vault's nonces are unordered bits; any uint256 works)."""
+    return secrets.randbits(NONCE_BITS)
+
+
+def describe(signal: TradeSignal, symbols: Mapping[str, str], adapters: Mapping[str, str],
+             now: int | None = None) -> str:
+    """The trade a signal asks for, in words, read from the signal itself. `symbols` and
+    `adapters` map lower-case addresses to names (a manifest's `symbols()` and `adapter_names()`);
+    `now`, the chain's time, adds the time left."""
+    def name(address: str) -> str:
+        return symbols.get(address.lower(), address)
+
+    sell, buy = name(signal.token_in), name(signal.token_out)
+    size = units.format_bps(signal.size_bps)
+    what = (f"{size} of the vault's {sell}" if signal.size_mode == SIZE_OF_HOLDINGS
+            else f"{sell} worth {size} of the vault's NAV")
+    path, kind = bytes(signal.path), adapters.get(signal.adapter.lower(), f"adapter {signal.adapter}")
+    if kind == "uniswap-v3":  # token (20 bytes), then (fee (3), token (20)) per hop
+        fees = sorted({int.from_bytes(path[i:i + 3], "big") for i in range(20, len(path) - 20, 23)})
+        inner = [path[i:i + 20] for i in range(23, len(path) - 20, 23)]
+        route = f"Uniswap V3 ({', '.join(units.format_bps(f // 100) for f in fees)} pools)"
+    else:
+        inner = [path[i:i + 20] for i in range(20, len(path) - 20, 20)] if kind == "uniswap-v2" else []
+        route = "Uniswap V2" if kind == "uniswap-v2" else kind
+    if inner:
+        route += " through " + ", ".join(name(to_checksum_address(a)) for a in inner)
+    per_sell = units.to_decimal(signal.limit_price, 18)
+    inverse = f", i.e. at most {units.format_price(1 / per_sell)} {sell} per {buy}" if per_sell else ""
+    until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(signal.deadline))
+    left = f" ({units.format_duration(signal.deadline - now)} from now)" if now is not None else ""
+    return (f"sell {what} for {buy} on {route}, at least {units.format_price(per_sell)} {buy} per {sell}{inverse}, "
+            f"and at most {units.format_bps(signal.max_slippage_bps)} worse than the oracle's price; valid until "
+            f"{until} by the chain's clock{left}; nonce {signal.nonce}")

@@ -554,13 +554,13 @@ contract CohortVault is
         returns (uint256 amountOut)
     {
         VaultStorage.Layout storage $ = VaultStorage.layout();
-        VaultStorage.RiskState memory risk = $.risk;
+        VaultStorage.RiskSlot memory risk = $.risk;
         if (risk.paused) revert CohortPaused();
         if (block.timestamp > s.deadline) revert CohortSignalExpired(s.deadline);
         bytes32 digest = _hashTypedDataV4(SignalLib.hash(s));
         _checkSigner($.manager, digest, signature);
         _useNonce(s.nonce);
-        _checkSignal(s, risk.limits.maxSlippageBps);
+        _checkSignal(s, risk.maxSlippageBps);
 
         address base = asset();
         // STRICT: a spot price away from its TWAP (the NAV's or the trade's own) refuses the trade
@@ -576,7 +576,7 @@ contract CohortVault is
         // better for the vault of TWAP and spot
         uint256 oracleOut = Accounting.betterOut(v.heldInQuote, v.quoteDeviation).mulDiv(amountIn, v.heldIn);
         uint256 valueIn = v.heldInValue.mulDiv(amountIn, v.heldIn, Math.Rounding.Ceil);
-        uint256 maxValue = v.nav.mulDiv(risk.limits.maxTradeBps, BPS);
+        uint256 maxValue = v.nav.mulDiv(risk.maxTradeBps, BPS);
         if (valueIn > maxValue) revert CohortTradeTooLarge(valueIn, maxValue);
 
         amountOut = _trade(s, amountIn, _minOut(s, amountIn, oracleOut));

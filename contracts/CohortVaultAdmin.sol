@@ -353,7 +353,12 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     }
 
     function riskState() external view returns (VaultStorage.RiskState memory) {
-        return VaultStorage.layout().risk;
+        // RiskSlot lists RiskState's fields in RiskState's order, all static: the ABI encoding of
+        // the stored slot is the answer
+        bytes memory encoded = abi.encode(VaultStorage.layout().risk);
+        assembly ("memory-safe") {
+            return(add(encoded, 0x20), mload(encoded))
+        }
     }
 
     function depositLimits() external view returns (VaultStorage.Limits memory) {

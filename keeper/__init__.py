@@ -14,7 +14,8 @@ has tripped. SIGTERM or SIGINT stops it gracefully.
 
 Settings (TOML keys; every key also as an env var `KEEPER_<KEY>`, which wins over the file)
 ------------------------------------------------------------------------------------------
-    rpc_url             node JSON-RPC URL (default http://127.0.0.1:8545)
+    rpc_url             node JSON-RPC URL (default http://127.0.0.1:8545); the env var is
+                        COHORT_RPC_URL, shared with the CLI and the API (KEEPER_RPC_URL: deprecated)
     chain_id            refuse to run against another chain (default: whatever the node is)
     manifest, vaults    deployments/<network>.json and vault labels or addresses to serve
                         (KEEPER_VAULTS="0xabc...,0xdef..."; empty: every vault of the manifest)

@@ -1,7 +1,8 @@
 """`cohort-keeper`: run the keeper, submit signals, list them, show one.
 
-Exit codes: 0 success; 1 the signal was refused, or the keeper stopped on an error; 2 bad usage
-or settings, or the keeper could not be reached.
+Exit codes: 0 success (with `submit --wait`: the signal executed); 1 the signal was refused, or
+ended failed, rejected or expired, or the keeper stopped on an error; 2 bad usage or settings, no
+store, or the keeper could not be reached; 3 `submit --wait` gave up before the signal was final.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import httpx
 
 from keeper.errors import ConfigError, KeeperError
 from keeper.intake import Refused, parse_submission
-from keeper.policy import SignalState
+from keeper.policy import SignalState, is_terminal
 from keeper.settings import KeeperSettings, load_settings
 from keeper.store import SignalRecord, Store
 
@@ -57,7 +58,33 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _read_signal(path: str) -> bytes:
-    return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the signal file {path}: {exc.strerror or exc}; give the JSON file "
+                          "`cohort signal sign --out FILE` wrote, or - for stdin") from None
+
+
+def _open_store(settings: KeeperSettings) -> Store:
+    """The keeper's existing store; a missing one is an error, not a new empty file."""
+    if not Path(settings.db_path).exists():
+        raise ConfigError(f"there is no keeper store at {Path(settings.db_path).resolve()}: run `cohort-keeper run` "
+                          "first, or point --config (db_path) or KEEPER_DB_PATH at the keeper's store")
+    return Store(settings.db_path, synchronous=settings.sqlite_synchronous)
+
+
+def _outcome(data: dict[str, Any]) -> tuple[int, str]:
+    """The exit code and a sentence for a signal's state after `submit --wait`."""
+    state = str(data.get("state", ""))
+    why = f": {data.get('reason')}: {data.get('detail')}" if data.get("reason") else ""
+    if state in (SignalState.EXECUTED, SignalState.EXECUTED_BY_OTHER):
+        return 0, f"signal {data.get('id')} {state.replace('_', ' ')} (tx {data.get('tx_hash')})"
+    if is_terminal(state):
+        return 1, f"signal {data.get('id')} ended {state}{why}"
+    return 3, (f"signal {data.get('id')} is still {state or 'pending'} after the wait{why}; follow it with "
+               f"`cohort-keeper status {data.get('id')}`")
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -73,15 +100,31 @@ def cmd_submit(args: argparse.Namespace) -> int:
             if answer.status_code < 300 and args.wait > 0:
                 data = client.get(f"{url}/signals/{data['id']}", params={"wait": args.wait}).json()
     except httpx.HTTPError as exc:
-        print(f"cohort-keeper: cannot reach the keeper at {url}: {exc} (use --direct to write to its store)",
+        print(f"cohort-keeper: cannot reach the keeper at {url}: {exc}; start it (`cohort-keeper run`), give its "
+              "address with --url, or use --direct to write to its store", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError):
+        print(f"cohort-keeper: {url} does not answer like a Cohort keeper (no signal id in its JSON): check --url",
               file=sys.stderr)
         return 2
     print(json.dumps(data, indent=2))
-    return 0 if answer.status_code < 300 else 1
+    if answer.status_code >= 300:
+        print(f"cohort-keeper: the keeper refused the signal: {data.get('error')}: {data.get('detail')}",
+              file=sys.stderr)
+        return 1
+    if args.wait <= 0:
+        return 0
+    code, sentence = _outcome(data)
+    print(f"cohort-keeper: {sentence}", file=sys.stderr)
+    return code
 
 
 def _submit_direct(settings: KeeperSettings, body: bytes) -> int:
-    """Store the signal as `received`; the keeper verifies it when it picks it up."""
+    """Store the signal as `received`; the keeper verifies it when it picks it up (a new store is
+    created for a keeper that has not run yet, and said so)."""
+    if not Path(settings.db_path).exists():
+        print(f"cohort-keeper: creating the keeper store {Path(settings.db_path).resolve()}; start the keeper "
+              "with the same db_path to execute the signal", file=sys.stderr)
     store = Store(settings.db_path, synchronous=settings.sqlite_synchronous)
     try:
         parsed = parse_submission(body, settings.max_body_bytes)
@@ -122,12 +165,12 @@ def _submit_direct(settings: KeeperSettings, body: bytes) -> int:
 def _row(record: SignalRecord) -> str:
     reason = f"{record.reason}: {record.detail}" if record.reason else (record.detail or "")
     return (f"{record.id:>6}  {record.state:<17}  {(record.vault or '-')[:10]:<10}  "
-            f"{(record.nonce or '-')[:12]:>12}  {(record.tx_hash or '-')[:12]:<12}  {reason}")
+            f"{record.nonce or '-':>20}  {(record.tx_hash or '-')[:12]:<12}  {reason}")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    store = Store(settings.db_path, synchronous=settings.sqlite_synchronous)
+    store = _open_store(settings)
     try:
         records = store.list_signals(state=args.state, vault=args.vault, limit=args.limit)
     finally:
@@ -135,7 +178,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.public() for r in records], indent=2))
         return 0
-    print(f"{'id':>6}  {'state':<17}  {'vault':<10}  {'nonce':>12}  {'tx':<12}  reason")
+    print(f"{'id':>6}  {'state':<17}  {'vault':<10}  {'nonce':>20}  {'tx':<12}  reason")
     for record in records:
         print(_row(record))
     return 0
@@ -143,7 +186,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    store = Store(settings.db_path, synchronous=settings.sqlite_synchronous)
+    store = _open_store(settings)
     try:
         record = store.get(args.id)
         txs = store.txs_for_signal(args.id) if record else []

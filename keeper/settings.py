@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, Setting
 
 from cohort import accounts
 from cohort import manifest as mf
+from cohort.chain import DEFAULT_RPC
+from cohort.settings import RPC_URL_ENV, rpc_url_field
 from keeper.errors import ConfigError
 
 ENV_PREFIX = "KEEPER_"
@@ -27,10 +29,10 @@ ENV_PREFIX = "KEEPER_"
 class KeeperSettings(BaseSettings):
     """Everything a node operator can set. Durations are seconds; fees are gwei."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True, populate_by_name=True)
 
     # ---------------------------------------------------------------- chain and vaults
-    rpc_url: str = "http://127.0.0.1:8545"
+    rpc_url: str = rpc_url_field(DEFAULT_RPC, "KEEPER_RPC_URL")  # COHORT_RPC_URL (KEEPER_RPC_URL: deprecated)
     chain_id: int | None = None  # refuse to run on another chain (None: take the node's)
     manifest: Path | None = None  # deployments/<network>.json, to name vaults by label
     # vault addresses or manifest labels; empty: every vault of the manifest
@@ -160,7 +162,10 @@ def read_toml(path: Path) -> dict[str, Any]:
 def load_settings(config: Path | None = None, **overrides: Any) -> KeeperSettings:
     """Settings from `config` (TOML), then `KEEPER_*` env vars, then `overrides`."""
     values: dict[str, Any] = read_toml(config) if config else {}
-    values.update(EnvSettingsSource(KeeperSettings)())
+    env = EnvSettingsSource(KeeperSettings)()
+    if RPC_URL_ENV in env:  # the env source names the field by its alias: back to `rpc_url`
+        env["rpc_url"] = env.pop(RPC_URL_ENV)
+    values.update(env)
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return KeeperSettings(**values)

@@ -48,7 +48,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from web3 import Web3
 
-from cohort import devnet, protocol, signals
+from cohort import devnet, protocol, signals, units
 from cohort import manifest as mf
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
@@ -187,8 +187,7 @@ def short(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}"
 
 
-def amount(wei: int, decimals: int, places: int = 2) -> str:
-    return f"{Decimal(wei) / Decimal(10**decimals):,.{places}f}"
+amount = units.format_amount
 
 
 def signed_amount(wei: int, decimals: int) -> str:
@@ -203,8 +202,7 @@ def days(seconds: int) -> str:
     return f"{seconds / DAY:g} day{'s' if seconds != DAY else ''}"
 
 
-def price(value: Decimal) -> str:
-    return f"{value:,.2f}" if value >= 10 else f"{value:,.6g}"
+price = units.format_price
 
 
 def compact_signal(signed: signals.SignedSignal, symbols: dict[str, str], adapters: dict[str, str]) -> str:
@@ -311,9 +309,9 @@ def is_demo(pid: int) -> bool:
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """The environment of a child process: ours, without KEEPER_* and API_* settings of the
-    user's shell (they would override the demo's), plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEEPER_", "API_"))}
+    """The environment of a child process: ours, without COHORT_*, KEEPER_* and API_* settings of
+    the user's shell (they would override the demo's), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COHORT_", "KEEPER_", "API_"))}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     return {**env, **extra}
 
@@ -683,7 +681,10 @@ class Demo:
                     database_url, "--manifest", str(self.manifest_path), "serve", "--port", str(api_port)]
         key = "0x" + bytes(KEEPER.account.key).hex()
         self.stack.spawn("keeper", keeper_argv, child_env({"KEEPER_PRIVATE_KEY": key}), self.dir / "keeper.log")
-        self.stack.spawn("API", api_argv, child_env({"API_POLL_INTERVAL": "0.2"}), self.dir / "api.log")
+        # The API relays the web app's signed signals to this keeper (the manager console).
+        self.stack.spawn("API", api_argv, child_env({"API_POLL_INTERVAL": "0.2",
+                                                     "API_KEEPER_URL": f"http://127.0.0.1:{keeper_port}"}),
+                         self.dir / "api.log")
         self.out.line(f"$ {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(keeper_argv))}")
         self.out.line(f"$ {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(api_argv))}")
         self.keeper_url = f"http://127.0.0.1:{keeper_port}"
@@ -1066,6 +1067,8 @@ class Demo:
     def endpoints(self) -> None:
         alice = self.vaults[ALPHA.label]
         self.out.line()
+        self.out.line(f"App:    {self.api_url}/    (investors, managers, auditors: connect a wallet to {self.rpc_url}, "
+                      f"chain id {DEVNET_CHAIN_ID})")
         self.out.line(f"API:    {self.api_url}    (OpenAPI docs: {self.api_url}/docs)")
         self.out.line(f"        e.g. {self.api_url}/vaults/{alice.address}/investors/{BOB.address}")
         self.out.line(f"        {self.api_url}/vaults/{alice.address}/trades    {self.api_url}/investors/{CAROL.address}")

@@ -24,6 +24,7 @@ from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
 from cohort.chain import DEFAULT_RPC, Anvil, DevChain, connect, pid_alive, rpc_alive
 from cohort.deploy import has_code
+from cohort.settings import CohortSettings
 
 STATE_DIR = REPO_ROOT / ".devnet"
 PID_FILE = STATE_DIR / "anvil.pid"
@@ -78,7 +79,7 @@ def print_summary(m: mf.Manifest, path: Path, rpc_url: str) -> None:
 
 
 def up(args: argparse.Namespace) -> int:
-    rpc_url = args.rpc
+    rpc_url = args.rpc_url
     if rpc_alive(rpc_url):
         print(f"attaching to the chain at {rpc_url}")
     else:
@@ -112,10 +113,10 @@ def down(_: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    alive = rpc_alive(args.rpc)
-    print(f"rpc {args.rpc}: {'up' if alive else 'down'}")
+    alive = rpc_alive(args.rpc_url)
+    print(f"rpc {args.rpc_url}: {'up' if alive else 'down'}")
     if alive and Path(args.manifest).exists():
-        print_summary(mf.load(args.manifest), Path(args.manifest), args.rpc)
+        print_summary(mf.load(args.manifest), Path(args.manifest), args.rpc_url)
     return 0 if alive else 1
 
 
@@ -123,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cohort-devnet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--rpc", default=DEFAULT_RPC, help="RPC URL (default %(default)s)")
+    parser.add_argument("--rpc-url", default=CohortSettings().rpc_url or DEFAULT_RPC,
+                        help="RPC URL (COHORT_RPC_URL; default %(default)s); on another port, anvil starts there")
     parser.add_argument("--network", default="local")
     parser.add_argument("--manifest", default=None, help="manifest path (default deployments/<network>.json)")
     args = parser.parse_args(argv)

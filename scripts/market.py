@@ -22,7 +22,9 @@ from cohort import manifest as mf
 from cohort.chain import connect, rpc_alive
 from cohort.errors import CohortError
 from cohort.market import WHALE, Market
+from cohort.settings import CohortSettings, resolve_rpc_url
 from cohort.uniswap import to_wei
+from cohort.units import format_price
 
 
 def _moves(words: list[str]) -> list[tuple[str, Decimal]]:
@@ -38,13 +40,12 @@ def _moves(words: list[str]) -> list[tuple[str, Decimal]]:
     return out
 
 
-def _fmt(value: Decimal) -> str:
-    return f"{value:,.2f}" if value >= 100 else f"{value:,.6g}"
+_fmt = format_price
 
 
 def run(args: argparse.Namespace) -> int:
     m = mf.load(args.manifest)
-    rpc_url = args.rpc_url or m.rpc_url or "http://127.0.0.1:8545"
+    rpc_url = resolve_rpc_url(args.rpc_url or CohortSettings().rpc_url, args.manifest)
     if not rpc_alive(rpc_url):
         print(f"market: no chain answers at {rpc_url}", file=sys.stderr)
         return 2
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scripts.market", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rpc-url", help="JSON-RPC URL (default: the manifest's, else http://127.0.0.1:8545)")
+    p.add_argument("--rpc-url", help="JSON-RPC URL (default: COHORT_RPC_URL, else the manifest's rpcUrl)")
     p.add_argument("--manifest", type=Path, default=mf.default_path(), help="deployment manifest (default %(default)s)")
     sub = p.add_subparsers(dest="command", required=True)
     price = sub.add_parser("price", help="spot prices against USDC")

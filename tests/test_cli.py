@@ -40,8 +40,8 @@ def test_an_investor_deposits_requests_and_claims_from_the_command_line(
     alice = dev_account(7)
     fund(w3, deployment, "USDC", alice.address, 5_000 * USDC)
     me = ["--dev-account", "7"]
-    code, out, _ = run(capsys, settings, "deposit", vault.address, "2,500.5", *me)
-    assert code == 0 and "deposited 2,500.50" in out
+    code, out, _ = run(capsys, settings, "deposit", vault.address, "2_500.5", *me)
+    assert code == 0 and "deposited 2,500.50 USDC" in out
     assert vault.balance_of(alice.address) == 2_500_500_000 * 10**6
     code, out, _ = run(capsys, settings, "--json", "status", vault.address, "--of", alice.address)
     status = json.loads(out)
@@ -62,7 +62,7 @@ def test_chain_errors_are_printed_by_name_and_bad_input_is_explained(capsys, w3:
                                                                      vault: Vault, settings: CohortSettings) -> None:
     fund(w3, deployment, "USDC", dev_account(8).address, 10 * USDC)
     code, _, err = run(capsys, settings, "deposit", vault.address, "0.5", "--dev-account", "8")
-    assert code == 1 and "CohortDepositTooSmall" in err  # below the 1 USDC minimum
+    assert code == 2 and "minimum deposit of 1.00 USDC (CohortDepositTooSmall)" in err
     code, _, err = run(capsys, settings, "deposit", vault.address, "1.0000001", "--dev-account", "8")
     assert code == 2 and "more than 6 decimals" in err
     code, _, err = run(capsys, settings, "deposit", vault.address, "1", "--dev-account", "8", "--key-env")

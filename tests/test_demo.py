@@ -35,6 +35,7 @@ def test_the_demo_plays_every_step_and_its_summary_matches_the_api(tmp_path: Pat
         assert evidence in out, f"the output does not show {evidence!r}"
     assert f"{MATCH_LINE}: 8 sub-accounts" in out
     assert re.search(r"API: +http://127\.0\.0\.1:\d+ +\(OpenAPI docs: http://127\.0\.0\.1:\d+/docs\)", out)
+    assert re.search(r"App: +http://127\.0\.0\.1:\d+/ ", out)
 
     stopped = re.search(r"^stopped (.+)$", out, re.MULTILINE)
     assert stopped, "the demo did not say what it stopped"

@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
-import {ICohortVault, RiskLimits} from "../interfaces/ICohortVault.sol";
+import {ICohortVault} from "../interfaces/ICohortVault.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {BPS, WAD} from "./Constants.sol";
 import {FeeMath} from "./FeeMath.sol";
@@ -75,7 +75,7 @@ library Accounting {
         assembly ("memory-safe") {
             mstore(requests, k)
         }
-        RiskLimits memory risk = $.risk.limits;
+        VaultStorage.RiskSlot memory risk = $.risk;
         try oracle.quoteMany(requests, risk.twapWindow) returns (uint256[] memory out, int256[] memory deviation) {
             for (uint256 j; j < heldCount; ++j) {
                 v.nav += out[j];
@@ -180,7 +180,7 @@ library Accounting {
 
     /// @notice The breaker trips when the price per share is below this.
     function breakerThreshold(VaultStorage.Layout storage $) internal view returns (uint256) {
-        return uint256($.marks.drawdownReference).mulDiv(BPS - $.risk.limits.drawdownBps, BPS);
+        return uint256($.marks.drawdownReference).mulDiv(BPS - $.risk.drawdownBps, BPS);
     }
 
     function breached(VaultStorage.Layout storage $, uint256 navAmount, uint256 supply) internal view returns (bool) {
@@ -202,14 +202,14 @@ library Accounting {
         returns (uint256 used, uint256 capacity)
     {
         (uint256 previous, uint256 current,) = _lossWindows($);
-        return (previous + current, navAmount.mulDiv($.risk.limits.lossBudgetBps, BPS));
+        return (previous + current, navAmount.mulDiv($.risk.lossBudgetBps, BPS));
     }
 
     /// @notice Books `loss` (base asset, against the oracle) or reverts when it exceeds what is left.
     function chargeLoss(VaultStorage.Layout storage $, uint256 loss, uint256 navAmount) internal {
         if (loss == 0) return;
         (uint256 previous, uint256 current, uint256 window) = _lossWindows($);
-        uint256 capacity = navAmount.mulDiv($.risk.limits.lossBudgetBps, BPS);
+        uint256 capacity = navAmount.mulDiv($.risk.lossBudgetBps, BPS);
         uint256 used = previous + current;
         if (used + loss > capacity) {
             revert ICohortVault.CohortLossBudgetExceeded(loss, capacity > used ? capacity - used : 0);
@@ -224,7 +224,7 @@ library Accounting {
         view
         returns (uint256 previous, uint256 current, uint256 window)
     {
-        window = block.timestamp / $.risk.limits.lossWindow;
+        window = block.timestamp / $.risk.lossWindow;
         VaultStorage.LossState memory l = $.loss;
         if (window > uint256(l.window) + 1) return (0, 0, window); // both windows are over
         if (window > l.window) return (l.current, 0, window); // the next window: current became previous

@@ -6,7 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
-import {ICohortVault, RiskLimits} from "../interfaces/ICohortVault.sol";
+import {ICohortVault} from "../interfaces/ICohortVault.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {ISwapAdapter} from "../interfaces/ISwapAdapter.sol";
 import {Accounting} from "./Accounting.sol";
@@ -66,7 +66,7 @@ library Swaps {
     ) internal returns (uint256 amountOut) {
         VaultStorage.Route memory route = $.exitRoutes[asset];
         if (!$.adapters[route.adapter]) revert ICohortVault.CohortAdapterNotAllowed(route.adapter);
-        RiskLimits memory limits = $.risk.limits;
+        VaultStorage.RiskSlot memory limits = $.risk;
         address base = $.base;
         (uint256 twapOut, int256 deviation) = IPriceOracle($.oracle).quote(asset, amountIn, base, limits.twapWindow);
         Accounting.withinBound(asset, deviation, limits.maxDeviationTicks, Accounting.STRICT);

@@ -46,7 +46,7 @@ library VaultConfig {
 
     /// @notice True when `l` loosens any of the current limits (so it must wait behind the timelock).
     function loosens(VaultStorage.Layout storage $, RiskLimits memory l) internal view returns (bool) {
-        RiskLimits memory cur = $.risk.limits;
+        VaultStorage.RiskSlot memory cur = $.risk;
         return l.twapWindow < cur.twapWindow || l.maxDeviationTicks > cur.maxDeviationTicks
             || l.maxTradeBps > cur.maxTradeBps || l.maxSlippageBps > cur.maxSlippageBps
             || l.lossBudgetBps > cur.lossBudgetBps || l.lossWindow < cur.lossWindow || l.drawdownBps > cur.drawdownBps;
@@ -54,7 +54,7 @@ library VaultConfig {
 
     function setRiskLimits(VaultStorage.Layout storage $, RiskLimits memory l) internal {
         checkRiskLimits(l);
-        $.risk.limits = l;
+        VaultStorage.storeRiskLimits($, l);
         emit ICohortVault.RiskLimitsSet(l);
     }
 

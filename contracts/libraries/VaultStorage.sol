@@ -31,8 +31,23 @@ library VaultStorage {
         uint128 drawdownReference; // the breaker's reference: the HWM, or the price at the last reset
     }
 
+    /// @notice The risk limits and the two flags as `riskState()` answers them.
     struct RiskState {
         RiskLimits limits;
+        bool paused;
+        bool riskOff;
+    }
+
+    /// @dev RiskState as stored: the limits flattened (same field names as RiskLimits) so the two
+    /// flags share their slot. Deposits and signals read both, so that is one cold read, not two.
+    struct RiskSlot {
+        uint32 twapWindow;
+        uint16 maxDeviationTicks;
+        uint16 maxTradeBps;
+        uint16 maxSlippageBps;
+        uint16 lossBudgetBps;
+        uint32 lossWindow;
+        uint16 drawdownBps;
         bool paused;
         bool riskOff;
     }
@@ -85,7 +100,7 @@ library VaultStorage {
         bool initialized;
         FeeState fee;
         Marks marks;
-        RiskState risk;
+        RiskSlot risk;
         LossState loss;
         Limits limits;
         Queue queue;
@@ -106,6 +121,14 @@ library VaultStorage {
 
     // keccak256(abi.encode(uint256(keccak256("cohort.storage.CohortVault")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 internal constant SLOT = 0xda193c6130e8a5b4a322dbcf9471e6317965c108c8d71b69d4373bbd13a39900;
+
+    /// @dev Writes the limits, keeping the flags.
+    function storeRiskLimits(Layout storage $, RiskLimits memory l) internal {
+        RiskSlot storage r = $.risk;
+        (r.twapWindow, r.maxDeviationTicks, r.maxTradeBps, r.maxSlippageBps) =
+            (l.twapWindow, l.maxDeviationTicks, l.maxTradeBps, l.maxSlippageBps);
+        (r.lossBudgetBps, r.lossWindow, r.drawdownBps) = (l.lossBudgetBps, l.lossWindow, l.drawdownBps);
+    }
 
     function layout() internal pure returns (Layout storage $) {
         assembly ("memory-safe") {

@@ -34,3 +34,17 @@ class IndexerError(CohortError, RuntimeError):
 
 class ReorgTooDeep(IndexerError):
     """No stored block within `max_reorg_depth` is still on the chain."""
+
+
+class KeeperUnavailable(ApiError, ConnectionError):
+    """No keeper is configured for the web app's relay, or the configured one does not answer."""
+
+    status_code = 503
+    code = "keeper_unavailable"
+
+
+class ManifestMissing(ApiError, LookupError):
+    """The API was started without a deployment manifest, so it cannot name a signal's route."""
+
+    status_code = 503
+    code = "manifest_missing"

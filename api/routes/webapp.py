@@ -16,7 +16,7 @@ from web3 import Web3
 
 from api import models
 from api.deps import MAX_PAGE, InvestorDep, SessionDep, StateDep, VaultDep
-from api.errors import ApiError
+from api.errors import KeeperUnavailable, ManifestMissing
 from api.schemas.common import ADDRESS_PATTERN, ERRORS, Address, DecimalStr, Schema
 from api.schemas.vaults import VaultDetail
 from api.services import vaults as vault_service
@@ -28,18 +28,6 @@ from cohort.errors import ManifestError
 from cohort.vault import Vault
 
 router = APIRouter(prefix="/app", tags=["web app"], responses=ERRORS)
-
-
-class KeeperUnavailable(ApiError, ConnectionError):
-    """No keeper is configured, or the configured one does not answer."""
-
-    status_code = 503
-    code = "keeper_unavailable"
-
-
-class ManifestMissing(ApiError, LookupError):
-    status_code = 503
-    code = "manifest_missing"
 
 
 @cache

@@ -10,7 +10,7 @@ import json
 from sqlalchemy import update
 
 from api import models
-from tests.api.conftest import MakeHarness
+from tests.api.conftest import Harness, MakeHarness
 from tests.api.scenario import Scenario
 
 
@@ -28,15 +28,19 @@ def test_reconciliation_reports_zero_differences(scenario: Scenario, make_harnes
                     "epoch.remaining_ray"} <= items or vault == scenario.second.address
 
 
+def _corrupt_wallet(h: Harness, vault: str, investor: str) -> None:
+    """Change one stored projection behind the indexer's back, as a bug or a tamperer would."""
+    with h.engine.begin() as conn:
+        conn.execute(update(models.Account).where(models.Account.vault == vault,
+                                                  models.Account.address == investor).values(wallet=1))
+
+
 def test_reconciliation_reports_a_difference_it_did_not_expect(scenario: Scenario, make_harness: MakeHarness,
                                                                sqlite_url: str) -> None:
     v = scenario.vault.address
     with make_harness(sqlite_url) as h:
         h.sync()
-        with h.engine.begin() as conn:  # corrupt one stored projection behind the indexer's back
-            conn.execute(update(models.Account).where(models.Account.vault == v,
-                                                      models.Account.address == scenario.investors[0])
-                         .values(wallet=1))
+        _corrupt_wallet(h, v, scenario.investors[0])
         report = h.get(f"/vaults/{v}/reconciliation")
         assert not report["ok"]
         assert [(d["item"], d["key"]) for d in report["differences"]] == [
@@ -70,10 +74,7 @@ def test_reconciliation_pages_through_the_accounts_and_finds_a_difference_on_its
     v = scenario.vault.address
     with make_harness(sqlite_url) as h:
         h.sync()
-        with h.engine.begin() as conn:  # corrupt one stored projection behind the indexer's back
-            conn.execute(update(models.Account).where(models.Account.vault == v,
-                                                      models.Account.address == scenario.investors[0])
-                         .values(wallet=1))
+        _corrupt_wallet(h, v, scenario.investors[0])
         whole = h.get(f"/vaults/{v}/reconciliation")
         assert whole["accounts_checked"] == whole["accounts_total"] >= 3
         differing: list[str] = []

@@ -87,7 +87,9 @@ def register_standard_duties(keeper: Keeper) -> None:
             return None
         if await ctx.transact(vault, "accrueFees") is None:
             return None
-        return f"accrued fees: {management} management and {performance} performance shares"
+        amount = ctx.keeper.directory.amount
+        return (f"accrued fees: {await amount(vault, int(management))} for management and "
+                f"{await amount(vault, int(performance))} for performance")
 
     @keeper.duty("settle_redemptions", interval_s=settings.redemptions_interval_s)
     async def settle_redemptions(ctx: DutyContext, vault: str) -> str | None:
@@ -103,8 +105,10 @@ def register_standard_duties(keeper: Keeper) -> None:
                 unwound = status.epoch
                 if await ctx.transact(vault, "unwindForRedemptions",
                                       nothing_to_do=frozenset({"CohortNoUnwindNeeded"})) is not None:
-                    done.append(f"unwound for epoch {status.epoch} (needs {status.assets_needed}, "
-                                f"had {status.base_available})")
+                    base = (await ctx.view(vault, "asset"))[0]
+                    amount = ctx.keeper.directory.amount
+                    done.append(f"unwound for epoch {status.epoch} (needs {await amount(base, status.assets_needed)}, "
+                                f"had {await amount(base, status.base_available)})")
                 continue
             try:
                 receipt = await ctx.transact(vault, "settleRedemptions",

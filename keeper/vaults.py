@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from web3 import Web3
 
 from cohort.signals import Domain
+from cohort.units import format_amount
 from keeper.abi import VaultAbi
 from keeper.rpc import Rpc
 
@@ -44,6 +45,7 @@ class VaultDirectory:
         self._locks: dict[str, asyncio.Lock] = {}
         self._keepers: dict[str, _KeeperSet] = {}
         self._symbols: dict[str, str] = {}
+        self._decimals: dict[str, int] = {}
 
     def resolve(self, address: str) -> str | None:
         """The configured vault with this address (checksummed), or None if it is not served."""
@@ -108,6 +110,16 @@ class VaultDirectory:
                 cached = Web3.to_checksum_address(token)
             self._symbols[token.lower()] = cached
         return cached
+
+    async def amount(self, token: str, units: int) -> str:
+        """`units` of `token` in whole tokens with its symbol, for messages: `1,234.50 USDC`
+        (a vault's own address gives its shares)."""
+        decimals = self._decimals.get(token.lower())
+        if decimals is None:
+            fn = self.abi["decimals"]
+            decimals = int(fn.decode(await self.rpc.eth_call(token, fn.encode()))[0])
+            self._decimals[token.lower()] = decimals
+        return f"{format_amount(units, decimals)} {await self.symbol(token)}"
 
     async def nonce_used(self, vault: str, nonce: int, *, block: str = "latest") -> bool:
         fn = self.abi["nonceUsed"]

@@ -9,18 +9,21 @@ either finds nothing to do or reverts in simulation with a named "nothing to do"
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from web3 import Web3
 
 from cohort.errors import ContractRevert
 from keeper import policy
+from keeper.abi import VaultAbi
+from keeper.breaker import BreakerGuard
 from keeper.errors import KeeperError
 from keeper.policy import RedemptionStatus, RedemptionStep
-from keeper.sender import NonceLost
-
-if TYPE_CHECKING:
-    from keeper.service import Keeper
+from keeper.rpc import Rpc
+from keeper.sender import NonceLost, TxSender
+from keeper.settings import KeeperSettings
+from keeper.vaults import VaultDirectory
 
 log = logging.getLogger("keeper.duties")
 MAX_REDEMPTION_ROUNDS = 16  # settlements per vault per run (one epoch, or one gate round, each)
@@ -38,15 +41,18 @@ class DutySkipped(KeeperError, RuntimeError):
 
 
 class DutyContext:
-    """What a duty handler may use: read a view, send a call (simulated first)."""
+    """What a duty handler may use: read a view, send a call (simulated first), and the vault
+    directory (token symbols and amounts for messages). Built from the keeper's parts, so duties
+    do not depend on the service that runs them."""
 
-    def __init__(self, keeper: Keeper) -> None:
-        self.keeper = keeper
-        self.abi = keeper.abi
-        self.rpc = keeper.rpc
-        self.sender = keeper.sender
-        self.breaker = keeper.breaker
-        self.settings = keeper.settings
+    def __init__(self, *, abi: VaultAbi, rpc: Rpc, sender: TxSender, breaker: BreakerGuard,
+                 settings: KeeperSettings, directory: VaultDirectory) -> None:
+        self.abi = abi
+        self.rpc = rpc
+        self.sender = sender
+        self.breaker = breaker
+        self.settings = settings
+        self.directory = directory
 
     async def view(self, vault: str, fn: str, *args: Any) -> tuple[Any, ...]:
         function = self.abi[fn]
@@ -76,7 +82,18 @@ class DutyContext:
         return outcome.receipt
 
 
-def register_standard_duties(keeper: Keeper) -> None:
+DutyFn = Callable[[DutyContext, str], Awaitable[str | None]]
+
+
+class DutyRegistry(Protocol):
+    """Where duties are registered (keeper.service.Keeper is one)."""
+
+    settings: KeeperSettings
+
+    def duty(self, name: str, *, interval_s: float) -> Callable[[DutyFn], DutyFn]: ...
+
+
+def register_standard_duties(keeper: DutyRegistry) -> None:
     """Fee accrual, redemption settlement (with its unwind) and de-risking."""
     settings = keeper.settings
 
@@ -87,7 +104,7 @@ def register_standard_duties(keeper: Keeper) -> None:
             return None
         if await ctx.transact(vault, "accrueFees") is None:
             return None
-        amount = ctx.keeper.directory.amount
+        amount = ctx.directory.amount
         return (f"accrued fees: {await amount(vault, int(management))} for management and "
                 f"{await amount(vault, int(performance))} for performance")
 
@@ -106,7 +123,7 @@ def register_standard_duties(keeper: Keeper) -> None:
                 if await ctx.transact(vault, "unwindForRedemptions",
                                       nothing_to_do=frozenset({"CohortNoUnwindNeeded"})) is not None:
                     base = (await ctx.view(vault, "asset"))[0]
-                    amount = ctx.keeper.directory.amount
+                    amount = ctx.directory.amount
                     done.append(f"unwound for epoch {status.epoch} (needs {await amount(base, status.assets_needed)}, "
                                 f"had {await amount(base, status.base_available)})")
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,12 +16,27 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from keeper import __version__
-from keeper.metrics import CONTENT_TYPE
+from keeper.breaker import BreakerGuard
+from keeper.intake import Intake
+from keeper.metrics import CONTENT_TYPE, KeeperMetrics
 from keeper.policy import SignalState
-from keeper.store import MAX_SQL_INT
+from keeper.settings import KeeperSettings
+from keeper.store import MAX_SQL_INT, Store
 
-if TYPE_CHECKING:
-    from keeper.service import Keeper
+
+class Keeper(Protocol):
+    """What the HTTP layer needs of a running keeper (keeper.service.Keeper is one), so the
+    layer depends on its parts, not on the service that builds them."""
+
+    settings: KeeperSettings
+    intake: Intake
+    store: Store
+    metrics: KeeperMetrics
+    breaker: BreakerGuard
+
+    async def wait_finished(self, signal_id: int, timeout: float) -> None: ...
+
+    def health(self) -> tuple[int, dict[str, Any]]: ...
 
 
 def error(status: int, code: str, detail: str) -> JSONResponse:

@@ -20,7 +20,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from cohort.errors import ContractRevert
 from keeper import __version__, policy
 from keeper.abi import vault_calls
 from keeper.breaker import BreakerGuard
-from keeper.duties import DutyContext, DutySkipped, register_standard_duties
+from keeper.duties import DutyContext, DutyFn, DutySkipped, register_standard_duties
 from keeper.errors import ConfigError, RpcUnavailable
 from keeper.intake import Intake, Verifier
 from keeper.metrics import KeeperMetrics
@@ -45,7 +45,6 @@ from keeper.store import Store
 from keeper.vaults import VaultDirectory
 
 log = logging.getLogger("keeper")
-DutyFn = Callable[[DutyContext, str], Awaitable[str | None]]
 
 
 @dataclass
@@ -289,7 +288,8 @@ class Keeper:
             log.info("resumed duty transaction settled", extra={"nonce": nonce, "outcome": type(outcome).__name__})
 
     async def _run_duty(self, duty: Duty, vault: str) -> None:
-        ctx = DutyContext(self)
+        ctx = DutyContext(abi=self.abi, rpc=self.rpc, sender=self.sender, breaker=self.breaker,
+                          settings=self.settings, directory=self.directory)
         while True:
             started = time.time()
             try:

@@ -1,37 +1,26 @@
-"""Connections to a chain, and a local anvil process for the devnet and the tests.
+"""Connections to a chain, and the devnet-only controls of anvil's RPC.
 
-Anvil comes from npm (`@foundry-rs/anvil`); its native binary is started directly, never
-through the Node wrapper in `node_modules/.bin`, which exits on SIGTERM before its child does.
+The anvil process itself is started and stopped by `cohort.devstack`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from cohort.artifacts import NODE_MODULES
 from cohort.errors import ChainUnavailable
 
-ANVIL_BIN_DIR = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin"
 DEFAULT_RPC = "http://127.0.0.1:8545"
 DEVNET_CHAIN_ID = 31337
 # anvil's default mnemonic: `test test ... junk`; account 0 deploys on the devnet.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_ACCOUNTS = 20  # anvil's funded dev accounts (`--accounts`)
-# pids of every anvil this process started: the test session checks none outlives it.
-STARTED_PIDS: set[int] = set()
 
 
 def connect(rpc_url: str = DEFAULT_RPC, *, accounts: tuple[LocalAccount, ...] = (),
@@ -85,89 +74,6 @@ def rpc_alive(rpc_url: str) -> bool:
         return True
     except Exception:
         return False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def anvil_binary() -> Path:
-    path = ANVIL_BIN_DIR / "anvil"
-    if not path.exists():
-        raise ChainUnavailable(f"{path} is missing: run `make setup` (npm install)")
-    return path
-
-
-@dataclass
-class Anvil:
-    """An anvil process this code started (and stops).
-
-    `state_path`, if given, is loaded at start and dumped at stop, so a chain survives a
-    restart (used by the keeper fault tests and `make devnet`).
-    """
-
-    port: int = field(default_factory=free_port)
-    chain_id: int = DEVNET_CHAIN_ID
-    block_time: float | None = None
-    state_path: Path | None = None
-    log_path: Path | None = None
-    extra_args: tuple[str, ...] = ()
-    process: subprocess.Popen[bytes] | None = None
-    # anvil traces every step when asked, which slows each mined swap by tens of milliseconds; only
-    # call-level traces of failed transactions (cohort.tx) and gas studies want it
-    steps_tracing: bool = False
-
-    @property
-    def rpc_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 15.0) -> Web3:
-        args = [str(anvil_binary()), "--port", str(self.port), "--chain-id", str(self.chain_id),
-                "--accounts", str(DEV_ACCOUNTS), "--balance", "1000000", "--hardfork", "prague",
-                "--mnemonic", DEV_MNEMONIC, *(("--steps-tracing",) if self.steps_tracing else ()), *self.extra_args]
-        if self.block_time:
-            args += ["--block-time", str(self.block_time)]
-        if self.state_path:
-            args += ["--state", str(self.state_path)]
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        if log is not subprocess.DEVNULL:
-            log.close()  # type: ignore[union-attr]
-        STARTED_PIDS.add(self.process.pid)
-        try:
-            return wait_for_rpc(self.rpc_url, timeout)
-        except ChainUnavailable:
-            self.stop()
-            raise
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM (anvil dumps `--state` on it), then SIGKILL if it lingers."""
-        proc = self.process
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def __enter__(self) -> Anvil:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class DevChain:

@@ -69,26 +69,11 @@ def investor(seed: bytes, index: int) -> str:
 @contextlib.contextmanager
 def _anvil(folder: Path) -> Iterator[tuple[str, Web3]]:
     """An anvil of our own with room for big transactions (and without step tracing)."""
-    from cohort.chain import DEV_MNEMONIC, STARTED_PIDS, anvil_binary, free_port, wait_for_rpc
+    from cohort.chain import connect
+    from cohort.devstack import Anvil
 
-    port = free_port()
-    log = (folder / "anvil.log").open("wb")
-    process = subprocess.Popen(
-        [str(anvil_binary()), "--port", str(port), "--chain-id", "31337", "--accounts", "20", "--balance",
-         "1000000", "--hardfork", "prague", "--mnemonic", DEV_MNEMONIC, "--gas-limit", "1000000000"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    STARTED_PIDS.add(process.pid)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        yield url, wait_for_rpc(url, 15)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
+    with Anvil(log_path=folder / "anvil.log", extra_args=("--gas-limit", "1000000000")) as node:
+        yield node.rpc_url, connect(node.rpc_url)
 
 
 def build_history(w3: Web3, rpc_url: str, folder: Path) -> dict[str, Any]:
@@ -205,29 +190,17 @@ def scratch_postgres(server_url: str) -> Iterator[str | None]:
 
 @contextlib.contextmanager
 def serve(rpc_url: str, history: dict[str, Any], database_url: str, folder: Path) -> Iterator[str]:
-    from cohort.chain import free_port
+    from cohort.devstack import api_answers, api_process, free_port
 
     port = free_port()
-    log = (folder / "api.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "--rpc-url", rpc_url, "--database-url", database_url,
-         "--manifest", str(history["manifest"]), "serve", "--port", str(port), "--no-indexer"],
-        stdout=log, stderr=subprocess.STDOUT)
+    server = api_process(rpc_url, database_url, history["manifest"], port, folder / "api.log", indexer=False)
     url = f"http://127.0.0.1:{port}"
+    server.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the API did not start: {(folder / 'api.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+        server.wait_until(lambda: api_answers(url), "starting the API", 60, interval=0.2)
         yield url
     finally:
-        server.terminate()
-        server.wait(15)
-        log.close()
+        server.stop()
 
 
 def load_from_another_process(url: str, vault: str, requests: int, concurrency: int, seed: int) -> dict[str, float]:

@@ -26,8 +26,9 @@ from cohort import devnet, protocol, signals
 from cohort import manifest as mf
 from cohort.accounts import dev_account
 from cohort.artifacts import project_artifact
-from cohort.chain import Anvil, DevChain, connect
+from cohort.chain import DevChain, connect
 from cohort.deploy import deploy
+from cohort.devstack import Anvil
 from cohort.tx import transact
 from cohort.uniswap import MAX_UINT256, encode_v2_path, encode_v3_path
 from cohort.vault import Vault

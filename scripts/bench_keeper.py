@@ -23,11 +23,8 @@ import asyncio
 import json
 import math
 import os
-import signal
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,8 +35,16 @@ import httpx
 
 from cohort import devnet, protocol, signals
 from cohort.accounts import dev_account
-from cohort.artifacts import REPO_ROOT
-from cohort.chain import Anvil, DevChain, free_port
+from cohort.chain import DevChain
+from cohort.devstack import (
+    Anvil,
+    Child,
+    free_port,
+    keeper_process,
+    keeper_started,
+    private_key_of,
+    write_keeper_config,
+)
 from cohort.uniswap import encode_v3_path
 
 MANAGER, KEEPER, SECOND_KEEPER = 5, 2, 13
@@ -95,32 +100,17 @@ def _deploy(w3: Any, workdir: Path, rpc_url: str, vaults: int) -> tuple[Any, lis
 
 
 def _start_keeper(workdir: Path, rpc_url: str, vaults: list[str], *, account: int = KEEPER,
-                  name: str = "keeper") -> tuple[subprocess.Popen[bytes], str, Path]:
+                  name: str = "keeper") -> tuple[Child, str, Path]:
     port = free_port()
     db = workdir / f"{name}.db"
-    settings = {"rpc_url": rpc_url, "vaults": vaults, "db_path": str(db), "port": port, "poll_interval_s": 0.1,
-                "fees_interval_s": 0, "redemptions_interval_s": 0, "risk_interval_s": 0, "log_level": "WARNING"}
-    config = workdir / f"{name}.toml"
-    config.write_text("[keeper]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
-    env["KEEPER_PRIVATE_KEY"] = "0x" + bytes(dev_account(account).key).hex()
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    log = open(workdir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen([sys.executable, "-m", "keeper", "run", "--config", str(config)], cwd=REPO_ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    log.close()
+    config = write_keeper_config(workdir / f"{name}.toml", {
+        "rpc_url": rpc_url, "vaults": vaults, "db_path": str(db), "port": port, "poll_interval_s": 0.1,
+        "fees_interval_s": 0, "redemptions_interval_s": 0, "risk_interval_s": 0, "log_level": "WARNING"})
+    keeper = keeper_process(config, private_key_of(dev_account(account)), workdir / f"{name}.log", name=name)
+    keeper.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"keeper exited: {(workdir / f'{name}.log').read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).json().get("status") == "ok":
-                return proc, url, db
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("keeper did not become healthy in 60 s")
+    keeper.wait_until(lambda: keeper_started(url), f"starting the {name}")
+    return keeper, url, db
 
 
 async def _drive(url: str, books: list[list[signals.SignedSignal]], *, concurrent: bool, label: str) -> list[int]:
@@ -169,7 +159,7 @@ def _two_keepers(workdir: Path, w3: Any, m: Any, rpc_url: str, count: int) -> di
     devnet.fund(w3, m, "USDC", investor, DEPOSIT)
     vault.deposit(DEPOSIT, investor)
     book = _signal_book(m, vault, count, first_nonce=1)
-    started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
+    started: list[tuple[Child, str, Path]] = []
     try:
         for index, name in ((KEEPER, "pair-a"), (SECOND_KEEPER, "pair-b")):
             started.append(_start_keeper(workdir, rpc_url, [vault.address], account=index, name=name))
@@ -179,10 +169,8 @@ def _two_keepers(workdir: Path, w3: Any, m: Any, rpc_url: str, count: int) -> di
     finally:
         w3.provider.make_request("evm_setIntervalMining", [0])
         w3.provider.make_request("evm_setAutomine", [True])
-        for proc, _url, _db in started:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(30)
+        for keeper, _url, _db in started:
+            keeper.stop(30)
     executed = sum(1 for pair in states if sorted(pair) == ["executed", "executed_by_other"])
     if executed != count:
         raise RuntimeError(f"two keepers: {count - executed} signals did not end executed once: {states}")
@@ -242,7 +230,7 @@ def run(out_path: Path | None = None, *, signals_total: int = 600, vaults: int =
     with tempfile.TemporaryDirectory(prefix="bench-keeper-") as tmp:
         workdir = Path(tmp)
         anvil = Anvil(log_path=workdir / "anvil.log", steps_tracing=steps_tracing)
-        keeper: subprocess.Popen[bytes] | None = None
+        keeper: Child | None = None
         try:
             w3 = anvil.start()
             _progress(f"deploying Uniswap, Cohort and {vaults} funded vaults")
@@ -254,14 +242,12 @@ def run(out_path: Path | None = None, *, signals_total: int = 600, vaults: int =
             first = asyncio.run(_drive(url, [b[:sequential] for b in books], concurrent=False, label="latency"))
             _progress(f"load phase: {vaults} clients (one per vault), one signal in flight each")
             second = asyncio.run(_drive(url, [b[sequential:] for b in books], concurrent=True, label="load"))
-            os.killpg(keeper.pid, signal.SIGTERM)
-            keeper.wait(30)
+            keeper.terminate(30)
             _progress(f"two keepers on one vault: {TWO_KEEPER_SIGNALS} signals to both, a block every {BLOCK_TIME_S}s")
             pair = _two_keepers(workdir, w3, m, anvil.rpc_url, TWO_KEEPER_SIGNALS)
         finally:
-            if keeper is not None and keeper.poll() is None:
-                os.killpg(keeper.pid, signal.SIGTERM)
-                keeper.wait(30)
+            if keeper is not None:
+                keeper.stop(30)
             anvil.stop()
         quiet, _ = _measure(db, first)
         loaded, rate = _measure(db, second)

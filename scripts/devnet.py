@@ -22,8 +22,9 @@ from cohort import devnet, protocol
 from cohort import manifest as mf
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import DEFAULT_RPC, Anvil, DevChain, connect, pid_alive, rpc_alive
+from cohort.chain import DEFAULT_RPC, DevChain, connect, pid_alive, rpc_alive
 from cohort.deploy import has_code
+from cohort.devstack import Anvil
 from cohort.settings import CohortSettings
 
 STATE_DIR = REPO_ROOT / ".devnet"

@@ -15,7 +15,8 @@ from web3 import Web3
 from cohort import devnet, protocol
 from cohort import manifest as mf
 from cohort.accounts import dev_account
-from cohort.chain import STARTED_PIDS, Anvil, DevChain, connect, pid_alive
+from cohort.chain import DevChain, connect, pid_alive
+from cohort.devstack import STARTED_PIDS, Anvil
 from cohort.uniswap import UniswapV2, UniswapV3
 from cohort.vault import Vault
 
@@ -120,4 +121,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     leftovers = sorted(pid for pid in STARTED_PIDS if pid_alive(pid))
     if leftovers:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        raise RuntimeError(f"anvil processes outlived the test session: {leftovers}")
+        raise RuntimeError(f"processes started by the tests outlived the session: {leftovers}")

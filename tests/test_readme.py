@@ -8,20 +8,16 @@ Every command run here is checked to appear verbatim in README.md, so the two ca
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from eth_account import Account
 from web3 import Web3
@@ -29,7 +25,8 @@ from web3 import Web3
 from cohort import manifest as mf
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import Anvil, DevChain, free_port
+from cohort.chain import DevChain
+from cohort.devstack import Anvil, Child, free_port, keeper_started, private_key_of
 from cohort.tx import call
 from cohort.vault import Vault
 from tests.conftest import Roles
@@ -126,31 +123,19 @@ def shell(tmp_path: Path, anvil: Anvil, readme_manifest: Path) -> Shell:
 def keeper(shell: Shell, w3: Web3) -> Iterator[str]:
     """`cohort-keeper run` as `make keeper` starts it, with duties off (the test settles by hand)
     and short retries; stopped before the test's chain snapshot is reverted."""
-    env = {**shell.env, "KEEPER_PRIVATE_KEY": "0x" + bytes(dev_account(KEEPER_INDEX).key).hex(),
+    env = {**shell.env, "KEEPER_PRIVATE_KEY": private_key_of(dev_account(KEEPER_INDEX)),
            "KEEPER_FEES_INTERVAL_S": "0", "KEEPER_REDEMPTIONS_INTERVAL_S": "0", "KEEPER_RISK_INTERVAL_S": "0",
            "KEEPER_POLL_INTERVAL_S": "0.05", "KEEPER_RETRY_DELAY_S": "0.1", "KEEPER_LOG_LEVEL": "WARNING"}
-    log = open(shell.cwd.parent / "keeper.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen([str(BIN / "cohort-keeper"), "run", "--config",
-                                str(REPO_ROOT / "keeper" / "keeper.example.toml")], cwd=shell.cwd, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = Child("keeper", [str(BIN / "cohort-keeper"), "run", "--config",
+                               str(REPO_ROOT / "keeper" / "keeper.example.toml")], env, shell.cwd.parent / "keeper.log",
+                    cwd=shell.cwd)
     url = f"http://127.0.0.1:{env['KEEPER_PORT']}"
+    process.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (shell.cwd.parent / "keeper.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the keeper did not start"
-            time.sleep(0.1)
+        process.wait_until(lambda: keeper_started(url), "starting the keeper", 60, interval=0.1)
         yield url
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-        log.close()
+        process.terminate(30)
 
 
 def test_each_role_follows_the_readme_without_a_traceback(shell: Shell, keeper: str, w3: Web3, chain: DevChain,

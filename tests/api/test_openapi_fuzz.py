@@ -1,6 +1,6 @@
 """Schemathesis against the served OpenAPI document: whatever it sends, no server error.
 
-The API runs as its own process (`python -m api.cli serve`) on the indexed scenario; the
+The API runs as its own process (`cohort-api serve`) on the indexed scenario; the
 fuzzer is told the real vault and investor addresses (dictionaries) so that it reaches the
 data paths as well as the 404s and 422s of generated ones.
 """
@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from cohort.chain import Anvil, free_port
+from cohort.devstack import Anvil, api_answers, api_process, free_port
 from tests.api.conftest import MakeHarness
 from tests.api.scenario import Scenario
 
@@ -29,27 +27,14 @@ def served(scenario: Scenario, make_harness: MakeHarness, sqlite_url: str, anvil
     with make_harness(sqlite_url) as h:
         h.sync()
     port = free_port()
-    log = (tmp_path / "api.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "--rpc-url", anvil.rpc_url, "--database-url", sqlite_url,
-         "--manifest", str(manifest_path), "serve", "--port", str(port), "--no-indexer"],
-        stdout=log, stderr=subprocess.STDOUT)
+    server = api_process(anvil.rpc_url, sqlite_url, manifest_path, port, tmp_path / "api.log", indexer=False)
     url = f"http://127.0.0.1:{port}"
+    server.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "api.log").read_text()
-            time.sleep(0.1)
+        server.wait_until(lambda: api_answers(url), "starting the API", 30, interval=0.1)
         yield url
     finally:
-        server.terminate()
-        server.wait(10)
-        log.close()
+        server.stop()
 
 
 def test_schemathesis_finds_no_server_error(served: str, scenario: Scenario, tmp_path: Path) -> None:

@@ -8,12 +8,6 @@ teardown order), and every process a test starts is stopped by the fixture that 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,8 +21,15 @@ from web3 import Web3
 
 from cohort import signals
 from cohort.accounts import dev_account
-from cohort.artifacts import REPO_ROOT
-from cohort.chain import Anvil
+from cohort.devstack import (
+    Anvil,
+    Child,
+    free_port,
+    keeper_process,
+    keeper_started,
+    private_key_of,
+    write_keeper_config,
+)
 from cohort.vault import Vault
 from keeper.service import Keeper, build_keeper
 from keeper.settings import KeeperSettings, load_settings
@@ -41,7 +42,7 @@ FINAL = {"executed", "executed_by_other", "rejected", "failed", "expired"}
 
 
 def keeper_key(index: int = KEEPER_INDEX) -> str:
-    return "0x" + bytes(dev_account(index).key).hex()
+    return private_key_of(dev_account(index))
 
 
 def base_settings(rpc_url: str, vaults: list[str], db_path: Path, **overrides: Any) -> KeeperSettings:
@@ -160,48 +161,28 @@ def start_keeper(anvil: Anvil, tmp_path: Path) -> Iterator[Callable[..., ThreadK
 
 @dataclass
 class ProcessKeeper:
-    """`python -m keeper run` in its own process (killed with SIGKILL by the fault tests)."""
+    """`cohort-keeper run` in its own process (killed with SIGKILL by the fault tests)."""
 
-    config: Path
-    env: dict[str, str]
-    log_path: Path
+    child: Child
     port: int
-    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        assert self.child.log_path is not None
+        return self.child.log_path
 
     def start(self, timeout: float = 30.0) -> KeeperClient:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
-        self.process = subprocess.Popen([sys.executable, "-m", "keeper", "run", "--config", str(self.config)],
-                                        cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        log.close()
-        client = KeeperClient(f"http://127.0.0.1:{self.port}")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"keeper exited with {self.process.returncode}: {self.log_path.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                _status, body = client.health()
-                if body.get("status") not in ("starting",) and body.get("rpc", {}).get("up"):
-                    return client
-            time.sleep(0.05)
-        raise RuntimeError(f"keeper not ready in {timeout}s: {self.log_path.read_text()[-3000:]}")
+        self.child.start()
+        url = f"http://127.0.0.1:{self.port}"
+        self.child.wait_until(lambda: keeper_started(url), "starting the keeper", timeout)
+        return KeeperClient(url)
 
     def kill(self) -> None:
         """SIGKILL: no chance to record anything more."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
+        self.child.kill()
 
     def terminate(self, timeout: float = 15.0) -> int:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGTERM)
-        return self.process.wait(timeout)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        return self.child.terminate(timeout)
 
 
 @pytest.fixture
@@ -210,26 +191,21 @@ def process_keeper(anvil: Anvil, tmp_path: Path) -> Iterator[Callable[..., Proce
     made: list[ProcessKeeper] = []
 
     def make(vaults: list[str], **overrides: Any) -> ProcessKeeper:
-        from cohort.chain import free_port
-
         port = free_port()
         settings: dict[str, Any] = {
             "rpc_url": anvil.rpc_url, "vaults": vaults, "db_path": str(tmp_path / "proc-keeper.db"), "port": port,
             "poll_interval_s": 0.05, "retry_delay_s": 0.2, "rpc_backoff_initial_s": 0.05, "rpc_backoff_max_s": 0.5,
             "fees_interval_s": 0, "redemptions_interval_s": 0, "risk_interval_s": 0, "log_level": "DEBUG"}
         settings.update(overrides)
-        config = tmp_path / "keeper.toml"
-        config.write_text("[keeper]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPER_")}
-        env["KEEPER_PRIVATE_KEY"] = keeper_key()
-        env["PYTHONPATH"] = str(REPO_ROOT)
-        pk = ProcessKeeper(config=config, env=env, log_path=tmp_path / "keeper.log", port=port)
+        config = write_keeper_config(tmp_path / "keeper.toml", settings)
+        pk = ProcessKeeper(keeper_process(config, keeper_key(), tmp_path / "keeper.log"), port)
         made.append(pk)
         return pk
 
     yield make
     for pk in made:
-        pk.stop()
+        if pk.child.running:
+            pk.kill()
 
 
 @pytest.fixture

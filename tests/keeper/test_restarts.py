@@ -13,7 +13,8 @@ from web3 import Web3
 
 from cohort import devnet, protocol
 from cohort.accounts import dev_account
-from cohort.chain import Anvil, DevChain
+from cohort.chain import DevChain
+from cohort.devstack import Anvil
 from cohort.vault import Vault
 from keeper.cli import main as keeper_cli
 from keeper.store import Store

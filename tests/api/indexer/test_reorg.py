@@ -18,7 +18,8 @@ from web3 import Web3
 from cohort import devnet, protocol
 from cohort import manifest as mf
 from cohort.accounts import dev_account
-from cohort.chain import Anvil, DevChain
+from cohort.chain import DevChain
+from cohort.devstack import Anvil
 from cohort.tx import transact
 from cohort.vault import MAX_UINT256, Vault
 from tests.api.conftest import Harness, api_dump, harness

@@ -34,21 +34,6 @@ def connect(rpc_url: str = DEFAULT_RPC, *, accounts: tuple[LocalAccount, ...] = 
     return w3
 
 
-def wait_for_rpc(rpc_url: str, timeout: float = 10.0) -> Web3:
-    """Block until `rpc_url` answers `eth_chainId`, or raise ChainUnavailable."""
-    w3 = connect(rpc_url, timeout=2.0)
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            w3.eth.chain_id  # noqa: B018 - a probe
-            return connect(rpc_url)
-        except Exception as exc:  # the node is not up yet
-            last = exc
-            time.sleep(0.02)
-    raise ChainUnavailable(f"no RPC answer from {rpc_url} within {timeout}s: {last}")
-
-
 def chain_now(w3: Web3) -> int:
     """The timestamp the next block will carry, about: the pending block's (an idle anvil's latest
     block may be an hour old, and the devnet's clock runs ahead of the wall clock), else the

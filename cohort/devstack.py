@@ -28,7 +28,7 @@ import httpx
 from web3 import Web3
 
 from cohort.artifacts import NODE_MODULES, REPO_ROOT
-from cohort.chain import DEV_ACCOUNTS, DEV_MNEMONIC, DEVNET_CHAIN_ID, connect, rpc_alive
+from cohort.chain import DEV_ACCOUNTS, DEV_MNEMONIC, DEVNET_CHAIN_ID, connect, pid_alive, rpc_alive
 from cohort.errors import ChainUnavailable, CohortError
 
 T = TypeVar("T")
@@ -117,9 +117,10 @@ def wait_for(probe: Callable[[], T | None], what: str, timeout: float, *, check:
 def log_tail(path: Path | None, lines: int = 15) -> str:
     """The last `lines` lines of a log, indented for an error message."""
     try:
-        assert path is not None
-        text = path.read_text(errors="replace").rstrip().splitlines()
-    except (OSError, AssertionError):
+        text = path.read_text(errors="replace").rstrip().splitlines() if path else None
+    except OSError:
+        text = None
+    if text is None:
         return "    | (no log)"
     return "\n".join(f"    | {line[:240]}" for line in text[-lines:]) or "    | (empty log)"
 
@@ -148,6 +149,7 @@ class Child:
     env: dict[str, str] | None = None
     log_path: Path | None = None
     cwd: Path = REPO_ROOT
+    ready: Callable[[], Any] | None = None  # answers (not None) once the process serves
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -186,6 +188,11 @@ class Child:
         except StackTimeout as exc:
             raise StackTimeout(f"{exc}. Last lines of {self.log_path}:\n{self.tail()}") from None
 
+    def wait_ready(self, timeout: float = 60.0, interval: float = 0.05) -> Any:
+        """Wait until the `ready` probe answers; its answer."""
+        assert self.ready is not None, f"the {self.name} has no readiness probe"
+        return self.wait_until(self.ready, f"starting the {self.name}", timeout, interval)
+
     def signal(self, signum: int) -> None:
         if self.process is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -211,6 +218,18 @@ class Child:
     def stop(self, timeout: float = 15.0) -> None:
         if self.running:
             self.terminate(timeout)
+
+
+def stop_group(pid: int, timeout: float = 5.0) -> None:
+    """SIGTERM the process group that `pid` leads (a child a previous run started, known by its pid
+    file) and wait until it is gone."""
+    if not pid_alive(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 # ==================================================================== anvil, the keeper, the API
@@ -285,21 +304,19 @@ class Anvil:
         self.stop()
 
 
-def write_keeper_config(path: Path, settings: Mapping[str, Any], comment: str = "") -> Path:
-    """A keeper TOML file (`cohort-keeper run --config path`) with `settings` in its [keeper] table."""
-    path.write_text(comment + "[keeper]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
-    return path
-
-
 def private_key_of(account: Any) -> str:
     return "0x" + bytes(account.key).hex()
 
 
-def keeper_process(config: Path, private_key: str, log_path: Path, *, name: str = "keeper",
-                   env: Mapping[str, str] | None = None) -> Child:
-    """`cohort-keeper run --config config` with its key in KEEPER_PRIVATE_KEY (not started yet)."""
+def keeper_process(config: Path, settings: Mapping[str, Any], private_key: str, log_path: Path, *,
+                   name: str = "keeper", comment: str = "") -> Child:
+    """`cohort-keeper run --config config` (not started yet), the file written from `settings` (its
+    [keeper] table; `port` among them), the key in KEEPER_PRIVATE_KEY."""
+    config.write_text(comment + "[keeper]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
     argv = [*console_script("cohort-keeper", "keeper"), "run", "--config", str(config)]
-    return Child(name, argv, child_env({"KEEPER_PRIVATE_KEY": private_key, **(env or {})}), log_path)
+    url = f"http://127.0.0.1:{settings['port']}"
+    return Child(name, argv, child_env({"KEEPER_PRIVATE_KEY": private_key}), log_path,
+                 ready=lambda: keeper_started(url))
 
 
 def keeper_started(url: str) -> dict[str, Any] | None:
@@ -313,7 +330,8 @@ def api_process(rpc_url: str, database_url: str, manifest: Path, port: int, log_
     """`cohort-api serve` on `port` (not started yet); without its indexer if `indexer` is False."""
     argv = [*console_script("cohort-api", "api.cli"), "--rpc-url", rpc_url, "--database-url", database_url,
             "--manifest", str(manifest), "serve", "--port", str(port), *(() if indexer else ("--no-indexer",))]
-    return Child("API", argv, child_env(env), log_path)
+    url = f"http://127.0.0.1:{port}"
+    return Child("API", argv, child_env(env), log_path, ready=lambda: api_answers(url))
 
 
 def api_answers(url: str) -> dict[str, Any] | None:

@@ -190,14 +190,14 @@ def scratch_postgres(server_url: str) -> Iterator[str | None]:
 
 @contextlib.contextmanager
 def serve(rpc_url: str, history: dict[str, Any], database_url: str, folder: Path) -> Iterator[str]:
-    from cohort.devstack import api_answers, api_process, free_port
+    from cohort.devstack import api_process, free_port
 
     port = free_port()
     server = api_process(rpc_url, database_url, history["manifest"], port, folder / "api.log", indexer=False)
     url = f"http://127.0.0.1:{port}"
     server.start()
     try:
-        server.wait_until(lambda: api_answers(url), "starting the API", 60, interval=0.2)
+        server.wait_ready(60, interval=0.2)
         yield url
     finally:
         server.stop()

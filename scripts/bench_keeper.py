@@ -36,15 +36,7 @@ import httpx
 from cohort import devnet, protocol, signals
 from cohort.accounts import dev_account
 from cohort.chain import DevChain
-from cohort.devstack import (
-    Anvil,
-    Child,
-    free_port,
-    keeper_process,
-    keeper_started,
-    private_key_of,
-    write_keeper_config,
-)
+from cohort.devstack import Anvil, Child, free_port, keeper_process, private_key_of
 from cohort.uniswap import encode_v3_path
 
 MANAGER, KEEPER, SECOND_KEEPER = 5, 2, 13
@@ -103,14 +95,13 @@ def _start_keeper(workdir: Path, rpc_url: str, vaults: list[str], *, account: in
                   name: str = "keeper") -> tuple[Child, str, Path]:
     port = free_port()
     db = workdir / f"{name}.db"
-    config = write_keeper_config(workdir / f"{name}.toml", {
-        "rpc_url": rpc_url, "vaults": vaults, "db_path": str(db), "port": port, "poll_interval_s": 0.1,
-        "fees_interval_s": 0, "redemptions_interval_s": 0, "risk_interval_s": 0, "log_level": "WARNING"})
-    keeper = keeper_process(config, private_key_of(dev_account(account)), workdir / f"{name}.log", name=name)
+    settings = {"rpc_url": rpc_url, "vaults": vaults, "db_path": str(db), "port": port, "poll_interval_s": 0.1,
+                "fees_interval_s": 0, "redemptions_interval_s": 0, "risk_interval_s": 0, "log_level": "WARNING"}
+    keeper = keeper_process(workdir / f"{name}.toml", settings, private_key_of(dev_account(account)),
+                            workdir / f"{name}.log", name=name)
     keeper.start()
-    url = f"http://127.0.0.1:{port}"
-    keeper.wait_until(lambda: keeper_started(url), f"starting the {name}")
-    return keeper, url, db
+    keeper.wait_ready()
+    return keeper, f"http://127.0.0.1:{port}", db
 
 
 async def _drive(url: str, books: list[list[signals.SignedSignal]], *, concurrent: bool, label: str) -> list[int]:

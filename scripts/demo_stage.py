@@ -29,7 +29,6 @@ from cohort.devstack import (
     keeper_started,
     private_key_of,
     wait_for,
-    write_keeper_config,
 )
 from cohort.errors import CohortError
 from cohort.market import Market
@@ -51,6 +50,8 @@ from scripts.demo_cast import (
 from scripts.demo_report import Console, Ledger, amount, days, pct, price, short
 
 T = TypeVar("T")
+KEEPER_CONFIG_NOTE = ("# Written by scripts/demo.py. The keeper's key (dev account 2) is in KEEPER_PRIVATE_KEY.\n"
+                      "# Duties run every few seconds so that the demo's jumps in time are acted on at once.\n")
 
 
 class DemoSettings(BaseSettings):
@@ -247,10 +248,8 @@ class Stage:
             "vaults": [p.label for p in PLANS], "db_path": str(self.dir / "keeper.db"), "host": "127.0.0.1",
             "port": keeper_port, "poll_interval_s": 0.2, "retry_delay_s": 0.5, **KEEPER_DUTIES,
             "log_level": "INFO", "log_json": True}
-        config = write_keeper_config(self.dir / "keeper.toml", settings, comment=(
-            "# Written by scripts/demo.py. The keeper's key (dev account 2) is in KEEPER_PRIVATE_KEY.\n"
-            "# Duties run every few seconds so that the demo's jumps in time are acted on at once.\n"))
-        keeper = self.stack.start(keeper_process(config, private_key_of(KEEPER.account), self.dir / "keeper.log"))
+        keeper = self.stack.start(keeper_process(self.dir / "keeper.toml", settings, private_key_of(KEEPER.account),
+                                                 self.dir / "keeper.log", comment=KEEPER_CONFIG_NOTE))
         # The API relays the web app's signed signals to this keeper (the manager console).
         api = self.stack.start(api_process(self.rpc_url, f"sqlite:///{self.dir / 'api.sqlite3'}", self.manifest_path,
                                            api_port, self.dir / "api.log",

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import sys
-import time
 from pathlib import Path
 
 from web3 import Web3
@@ -24,7 +21,7 @@ from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
 from cohort.chain import DEFAULT_RPC, DevChain, connect, pid_alive, rpc_alive
 from cohort.deploy import has_code
-from cohort.devstack import Anvil
+from cohort.devstack import Anvil, stop_group
 from cohort.settings import CohortSettings
 
 STATE_DIR = REPO_ROOT / ".devnet"
@@ -103,11 +100,7 @@ def down(_: argparse.Namespace) -> int:
         return 0
     pid = int(json.loads(PID_FILE.read_text())["pid"])
     if pid_alive(pid):
-        os.killpg(pid, signal.SIGTERM)  # anvil writes --state on SIGTERM
-        for _attempt in range(100):
-            if not pid_alive(pid):
-                break
-            time.sleep(0.05)
+        stop_group(pid)  # anvil writes --state on SIGTERM
         print(f"stopped anvil (pid {pid}); state kept in {STATE_DIR / 'state.json'}")
     PID_FILE.unlink(missing_ok=True)
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cohort.devstack import Anvil, api_answers, api_process, free_port
+from cohort.devstack import Anvil, api_process, free_port
 from tests.api.conftest import MakeHarness
 from tests.api.scenario import Scenario
 
@@ -31,7 +31,7 @@ def served(scenario: Scenario, make_harness: MakeHarness, sqlite_url: str, anvil
     url = f"http://127.0.0.1:{port}"
     server.start()
     try:
-        server.wait_until(lambda: api_answers(url), "starting the API", 30, interval=0.1)
+        server.wait_ready(30, interval=0.1)
         yield url
     finally:
         server.stop()

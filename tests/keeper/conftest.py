@@ -21,15 +21,7 @@ from web3 import Web3
 
 from cohort import signals
 from cohort.accounts import dev_account
-from cohort.devstack import (
-    Anvil,
-    Child,
-    free_port,
-    keeper_process,
-    keeper_started,
-    private_key_of,
-    write_keeper_config,
-)
+from cohort.devstack import Anvil, Child, free_port, keeper_process, private_key_of
 from cohort.vault import Vault
 from keeper.service import Keeper, build_keeper
 from keeper.settings import KeeperSettings, load_settings
@@ -173,9 +165,8 @@ class ProcessKeeper:
 
     def start(self, timeout: float = 30.0) -> KeeperClient:
         self.child.start()
-        url = f"http://127.0.0.1:{self.port}"
-        self.child.wait_until(lambda: keeper_started(url), "starting the keeper", timeout)
-        return KeeperClient(url)
+        self.child.wait_ready(timeout)
+        return KeeperClient(f"http://127.0.0.1:{self.port}")
 
     def kill(self) -> None:
         """SIGKILL: no chance to record anything more."""
@@ -197,8 +188,8 @@ def process_keeper(anvil: Anvil, tmp_path: Path) -> Iterator[Callable[..., Proce
             "poll_interval_s": 0.05, "retry_delay_s": 0.2, "rpc_backoff_initial_s": 0.05, "rpc_backoff_max_s": 0.5,
             "fees_interval_s": 0, "redemptions_interval_s": 0, "risk_interval_s": 0, "log_level": "DEBUG"}
         settings.update(overrides)
-        config = write_keeper_config(tmp_path / "keeper.toml", settings)
-        pk = ProcessKeeper(keeper_process(config, keeper_key(), tmp_path / "keeper.log"), port)
+        pk = ProcessKeeper(keeper_process(tmp_path / "keeper.toml", settings, keeper_key(), tmp_path / "keeper.log"),
+                           port)
         made.append(pk)
         return pk
 

@@ -54,6 +54,7 @@ from scripts.demo_cast import (
     LATE_REQUEST,
     LEAVES_CLAIMABLE,
     MARKET_MOVES,
+    MATCH_LINE,
     PLANS,
     STEPS,
     TIME_PASSES_S,
@@ -74,6 +75,9 @@ from scripts.demo_report import (
 )
 from scripts.demo_stage import DemoError, Stage, parse_settings
 from scripts.demo_summary import summarise
+
+# what the demo promises (tests/test_demo.py checks its output against these)
+__all__ = ["MATCH_LINE", "STEPS", "Demo", "main"]
 
 
 class Demo(Stage):

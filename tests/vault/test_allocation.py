@@ -172,27 +172,43 @@ def test_a_follower_below_one_lot_waits_until_its_residual_makes_a_lot(harness: 
     assert Fraction(residual, k.scale) == 20 * USDC
 
 
+def test_a_residual_carried_across_a_change_of_min_lot_is_filled_in_the_new_lots(harness: Contract,
+                                                                                 k: Consts) -> None:
+    coarse, fine = Rule(k.equity, min_lot=100 * USDC), Rule(k.equity, min_lot=10 * USDC)
+    first = fill(harness, coarse, 190 * USDC * k.scale, 0)
+    assert first.amount == 100 * USDC and Fraction(first.residual, k.scale) == 90 * USDC
+    second = fill(harness, fine, 5 * USDC * k.scale, first.residual)  # owed 95: nine lots of 10
+    assert second.amount == 90 * USDC and Fraction(second.residual, k.scale) == 5 * USDC
+
+
 # ------------------------------------------------------------------ the residual bound
 
-def rules(k: Consts) -> st.SearchStrategy[Rule]:
-    min_lots = st.one_of(st.just(1), st.integers(1, 10**6), st.integers(1, 10**24))
-    return st.one_of(
-        st.builds(Rule, st.just(k.equity), st.just(0), st.just(0), min_lots),
-        st.builds(Rule, st.just(k.multiplier), st.integers(1, k.max_multiplier_bps), st.just(0), min_lots),
-        st.builds(Rule, st.just(k.fixed_lot), st.just(0), st.integers(1, 2**128 - 1), min_lots))
-
-
-def trades(capped: bool) -> st.SearchStrategy[list[Trade]]:
-    caps = st.one_of(st.just(NO_CAP), st.integers(0, 10**30)) if capped else st.just(NO_CAP)
-    trade = st.builds(Trade, st.integers(0, 10**30), st.integers(0, WAD), st.integers(0, 10**6 * WAD), caps)
-    return st.lists(trade, min_size=1, max_size=40)
+@st.composite
+def followers(draw: st.DrawFn, k: Consts, *, caps: bool) -> tuple[Rule, list[Trade]]:
+    """A random rule and a random sequence of master trades for it. Most sizes are drawn
+    against the minimum lot (up to about a thousand lots), so that fills, carries and caps all
+    happen; the rest span the whole range."""
+    min_lot = draw(st.integers(0, 24).flatmap(lambda e: st.integers(1, 10**e)))
+    kind = draw(st.sampled_from([k.equity, k.multiplier, k.fixed_lot]))
+    multipliers = st.one_of(st.sampled_from([5_000, 15_000, 30_000]), st.integers(1, k.max_multiplier_bps))
+    multiplier_bps = draw(multipliers) if kind == k.multiplier else 0
+    fixed_lot = (draw(st.one_of(st.integers(1, 100 * min_lot), st.integers(1, 2**128 - 1)))
+                 if kind == k.fixed_lot else 0)
+    near = st.builds(lambda lots, extra: lots * min_lot + extra, st.integers(1, 1_000), st.integers(0, min_lot - 1))
+    bases = st.one_of(near, st.integers(0, 10**30))
+    fractions = st.one_of(st.integers(1, 100).map(lambda pct: pct * WAD // 100), st.integers(0, WAD))
+    master_lots = st.one_of(st.integers(1, 40).map(lambda q: q * WAD // 4), st.integers(0, 10**6 * WAD))
+    limits = (st.one_of(st.just(NO_CAP), st.integers(0, 100 * min_lot), st.integers(0, 10**30)) if caps
+              else st.just(NO_CAP))
+    trades = draw(st.lists(st.builds(Trade, bases, fractions, master_lots, limits), min_size=1, max_size=40))
+    return Rule(kind, multiplier_bps, fixed_lot, min_lot), trades
 
 
 @PROPERTY
 @given(data=st.data())
 def test_cumulative_fills_never_exceed_the_entitlement_and_never_lag_it_by_a_lot(harness: Contract, k: Consts,
                                                                                 data: Any) -> None:
-    rule, seq = data.draw(rules(k)), data.draw(trades(capped=False))
+    rule, seq = data.draw(followers(k, caps=False))
     exact, amount, capped, residual = allocate(harness, rule, seq)
     owed = fills = Fraction(0)
     for trade, e, a, c in zip(seq, exact, amount, capped, strict=True):
@@ -208,7 +224,7 @@ def test_cumulative_fills_never_exceed_the_entitlement_and_never_lag_it_by_a_lot
 @given(data=st.data())
 def test_with_caps_fills_stay_within_each_cap_and_track_the_uncapped_entitlement(harness: Contract, k: Consts,
                                                                                 data: Any) -> None:
-    rule, seq = data.draw(rules(k)), data.draw(trades(capped=True))
+    rule, seq = data.draw(followers(k, caps=True))
     exact, amount, capped, residual = allocate(harness, rule, seq)
     owed = fills = dropped = Fraction(0)
     for trade, e, a, c in zip(seq, exact, amount, capped, strict=True):

@@ -15,16 +15,12 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from api import models
-from api.ledger.book import Account, Epoch
 from api.ledger.events import LogEvent
+from api.ledger.state import Account, BookState, Epoch
 
 ACCOUNT_FIELDS = tuple(f.name for f in fields(Account))
 EPOCH_FIELDS = tuple(f.name for f in fields(Epoch))
-BOOK_FIELDS = ("supply", "escrow", "reserved", "high_water_mark", "drawdown_reference", "last_nav",
-               "last_supply", "last_pps", "last_block", "accrual_nav", "fee_index", "management_shares",
-               "performance_shares", "fee_value", "accruals", "deposit_assets", "deposit_shares",
-               "deposit_count", "claimed_assets", "claimed_shares", "settled_assets", "settled_shares",
-               "trade_count", "event_count")  # the totals in `vault_state`
+BOOK_FIELDS = tuple(f.name for f in fields(BookState) if f.type in ("int", int))  # the totals in `vault_state`
 
 
 def table(model: type[models.Base]) -> Table:

@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import models
 from api.indexer.decoder import checksum
-from api.ledger.book import ZERO_ADDRESS, VaultBook, replay
+from api.ledger.book import VaultBook, replay
 from api.ledger.events import LogEvent
+from api.ledger.state import ZERO_ADDRESS
 from api.rows import ACCOUNT_FIELDS, BOOK_FIELDS, load_events
 from api.schemas.audit import Difference, EventOut, Reconciliation
 from api.schemas.common import Page

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api import models
 from api.errors import NotFound
-from api.ledger.book import Account, Epoch
+from api.ledger.state import Account, Epoch
 from api.rows import ACCOUNT_FIELDS, BOOK_FIELDS, EPOCH_FIELDS, account_from_row, epoch_from_row
 from api.schemas.common import TokenOut
 from api.services.chain import ChainReader, VaultSnapshot, events_snapshot

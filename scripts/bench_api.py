@@ -165,7 +165,7 @@ def bare_get_logs(rpc_url: str, history: dict[str, Any], batch: int) -> tuple[in
 
 def index(rpc_url: str, history: dict[str, Any], database_url: str) -> tuple[int, float, int]:
     from api.db import make_engine, migrate
-    from api.indexer import Indexer
+    from api.indexer.runner import Indexer
     from api.settings import Settings
 
     settings = Settings(rpc_url=rpc_url, manifest=history["manifest"], database_url=database_url, indexer=False,

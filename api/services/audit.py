@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import models
 from api.indexer.decoder import checksum
-from api.indexer.store import ACCOUNT_FIELDS, BOOK_FIELDS, load_events
-from api.ledger import book as lb
-from api.ledger.book import ZERO_ADDRESS
+from api.ledger.book import VaultBook, replay
+from api.ledger.events import LogEvent
+from api.ledger.state import ZERO_ADDRESS
+from api.rows import ACCOUNT_FIELDS, BOOK_FIELDS, load_events
 from api.schemas.audit import Difference, EventOut, Reconciliation
 from api.schemas.common import Page
 from api.services.chain import Call, CallFailed, ChainReader, call_many, oracle_fn, vault_fn
@@ -142,7 +143,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _fee_mints(events: list[lb.LogEvent], vault: str) -> int:
+def _fee_mints(events: list[LogEvent], vault: str) -> int:
     """Share mints that are not deposits, from the Transfer log alone."""
     mints = sum(int(ev.args["value"]) for ev in events if ev.name == "Transfer" and ev.address == vault
                 and ev.args["from"] == ZERO_ADDRESS)
@@ -160,7 +161,7 @@ def reconcile(session: Session, chain: ChainReader, factory: str | None, vault: 
     replayed: _Replay | None = None if memo is None else memo.get("reconciliation.replay")
     if replayed is None:
         events = load_events(session, vault)
-        replayed = _Replay(len(events), lb.replay(events, factory).get(vault), _fee_mints(events, vault))
+        replayed = _Replay(len(events), replay(events, factory).get(vault), _fee_mints(events, vault))
         if memo is not None:
             memo["reconciliation.replay"] = replayed
     book = replayed.book
@@ -185,7 +186,7 @@ def reconcile(session: Session, chain: ChainReader, factory: str | None, vault: 
 @dataclass(frozen=True)
 class _Replay:
     events: int
-    book: lb.VaultBook | None
+    book: VaultBook | None
     fee_mints: int
 
 
@@ -197,7 +198,7 @@ def _result(vault: str, head: Head, replayed: int, page: list[str], total: int, 
                           ok=not report.differences, differences=report.differences, compared=report.compared)
 
 
-def _check_projections(session: Session, book: lb.VaultBook, report: _Report, accounts: list[str],
+def _check_projections(session: Session, book: VaultBook, report: _Report, accounts: list[str],
                        whole: bool) -> None:
     """The indexer's stored books must equal a replay of the raw log (vault totals, and `accounts`)."""
     state = session.get(models.VaultState, book.address)
@@ -224,7 +225,7 @@ def _check_projections(session: Session, book: lb.VaultBook, report: _Report, ac
                          None if row is None else getattr(row, name), keep=False)
 
 
-def _check_chain(chain: ChainReader, book: lb.VaultBook, head: Head, accounts: list[str], report: _Report) -> None:
+def _check_chain(chain: ChainReader, book: VaultBook, head: Head, accounts: list[str], report: _Report) -> None:
     assert head.block_hash is not None
     v, base, config = book.address, book.asset, book.config
     oracle = config.get("oracle") or ""

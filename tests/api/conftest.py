@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from api.db import downgrade, make_engine, migrate
-from api.indexer import Indexer
+from api.indexer.runner import Indexer
 from api.main import create_app
 from api.settings import Settings
 from cohort import manifest as mf

@@ -7,7 +7,7 @@
 
 Vaults value their holdings with TWAPs of these pools, so a move shows in their NAV once the
 oracle window has passed (`twap`, or any other `evm_increaseTime`). The logic lives in
-`cohort.market`; this is its command line (`make demo` runs it as a separate process).
+`cohort.dev.market`; this is its command line (`make demo` runs it as a separate process).
 Exit codes: 0 done, 1 the market could not do it, 2 bad usage or no chain.
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from cohort import manifest as mf
 from cohort.chain import connect, rpc_alive
+from cohort.dev.market import WHALE, Market
 from cohort.errors import CohortError
-from cohort.market import WHALE, Market
 from cohort.settings import CohortSettings, resolve_rpc_url
 from cohort.uniswap import to_wei
 from cohort.units import format_price

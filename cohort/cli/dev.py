@@ -10,11 +10,12 @@ from typing import Any
 
 from web3 import Web3
 
-from cohort import devnet
 from cohort import units as u
 from cohort.accounts import address_of_alias, dev_account, write_ape_keyfile
-from cohort.chain import DEVNET_CHAIN_ID, DevChain
+from cohort.chain import DEVNET_CHAIN_ID
 from cohort.cli.context import Context, UsageError, utc
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
 from cohort.tx import call
 
 

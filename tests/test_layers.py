@@ -57,7 +57,7 @@ def test_no_module_of_cohort_imports_itself_through_others() -> None:
     def visit(node: str, path: list[str]) -> None:
         for nxt in sorted(edges[node]):
             if nxt in path:
-                cycles.append(path[path.index(nxt):] + [nxt])
+                cycles.append([*path[path.index(nxt):], nxt])
             elif nxt not in done:
                 visit(nxt, [*path, nxt])
         done.add(node)

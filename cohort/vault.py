@@ -7,12 +7,14 @@ fallback), merged here once. Amounts are integers in token wei; share prices are
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from cohort.artifacts import project_artifact
@@ -47,6 +49,12 @@ class FeeState:
     management_fee_bps: int
     performance_fee_bps: int
     last_accrual: int
+
+
+@dataclass(frozen=True)
+class DepositLimits:
+    cap: int
+    minimum: int
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,27 @@ class Vault:
     def reserved_assets(self) -> int:
         return int(call(self.fn.reservedAssets()))
 
+    def convert_to_assets(self, shares: int) -> int:
+        return int(call(self.fn.convertToAssets(shares)))
+
+    def max_redeem(self, controller: str) -> int:
+        """Shares `controller` can claim now (settled redemptions)."""
+        return int(call(self.fn.maxRedeem(controller)))
+
+    def deposit_limits(self) -> DepositLimits:
+        cap, minimum = call(self.fn.depositLimits())
+        return DepositLimits(int(cap), int(minimum))
+
+    def epoch_matures_at(self, epoch: int) -> int:
+        """When redemption requests of `epoch` may be settled (chain time)."""
+        return int(call(self.fn.epochMaturesAt(epoch)))
+
+    def events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
+        """The vault's own `name` events in `receipt` (logs of other contracts, like the asset's
+        Transfer, are skipped rather than warned about)."""
+        return [dict(e["args"]) for e in getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
+                if e["address"] == self.address]
+
     # ------------------------------------------------------------------ investors
     def deposit(self, assets: int, sender: str, receiver: str | None = None,
                 approve: bool = True) -> TxReceipt:
@@ -181,6 +210,21 @@ class Vault:
 
     def execute_signal(self, signed: SignedSignal, sender: str) -> TxReceipt:
         return transact(self.fn.executeSignal(signed.signal.as_tuple(), signed.signature), sender)
+
+    # ------------------------------------------------------------------ managers
+    def invalidate_nonces(self, nonces: Iterable[int], sender: str) -> list[tuple[list[int], TxReceipt]]:
+        """Cancels signal nonces on-chain, one transaction per 256-nonce word of the bitmap;
+        returns each transaction's nonces with its receipt."""
+        words: dict[int, list[int]] = {}
+        for nonce in nonces:
+            words.setdefault(nonce >> 8, []).append(nonce)
+        done = []
+        for word, members in words.items():
+            mask = 0
+            for nonce in members:
+                mask |= 1 << (nonce & 255)
+            done.append((members, transact(self.fn.invalidateNonces(word, mask), sender)))
+        return done
 
     def signal_digest(self, signed: SignedSignal) -> bytes:
         return bytes(call(self.fn.signalDigest(signed.signal.as_tuple())))

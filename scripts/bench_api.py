@@ -69,7 +69,9 @@ def investor(seed: bytes, index: int) -> str:
 @contextlib.contextmanager
 def _anvil(folder: Path) -> Iterator[tuple[str, Web3]]:
     """An anvil of our own with room for big transactions (and without step tracing)."""
-    from cohort.chain import DEV_MNEMONIC, STARTED_PIDS, anvil_binary, free_port, wait_for_rpc
+    from cohort.accounts import DEV_MNEMONIC
+    from cohort.chain import wait_for_rpc
+    from cohort.dev.anvil import STARTED_PIDS, anvil_binary, free_port
 
     port = free_port()
     log = (folder / "anvil.log").open("wb")
@@ -93,11 +95,12 @@ def _anvil(folder: Path) -> Iterator[tuple[str, Web3]]:
 
 def build_history(w3: Web3, rpc_url: str, folder: Path) -> dict[str, Any]:
     """Markets, Cohort, a vault, 10,000 investors and more than 50,000 vault events."""
-    from cohort import devnet, protocol, signals
+    from cohort import protocol, signals
     from cohort.accounts import dev_account
     from cohort.artifacts import project_artifact
-    from cohort.chain import DevChain
     from cohort.deploy import deploy
+    from cohort.dev import devnet
+    from cohort.dev.anvil import DevChain
     from cohort.tx import transact
     from cohort.uniswap import encode_v3_path
 
@@ -205,7 +208,7 @@ def scratch_postgres(server_url: str) -> Iterator[str | None]:
 
 @contextlib.contextmanager
 def serve(rpc_url: str, history: dict[str, Any], database_url: str, folder: Path) -> Iterator[str]:
-    from cohort.chain import free_port
+    from cohort.dev.anvil import free_port
 
     port = free_port()
     log = (folder / "api.log").open("wb")

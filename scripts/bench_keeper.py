@@ -36,10 +36,11 @@ from typing import Any
 import eth_keys
 import httpx
 
-from cohort import devnet, protocol, signals
+from cohort import protocol, signals
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import Anvil, DevChain, free_port
+from cohort.dev import devnet
+from cohort.dev.anvil import Anvil, DevChain, free_port
 from cohort.uniswap import encode_v3_path
 
 MANAGER, KEEPER, SECOND_KEEPER = 5, 2, 13

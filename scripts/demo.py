@@ -48,13 +48,15 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from web3 import Web3
 
-from cohort import devnet, protocol, signals, units
 from cohort import manifest as mf
+from cohort import protocol, signals, units
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import DEVNET_CHAIN_ID, Anvil, DevChain, connect, free_port, pid_alive, rpc_alive
+from cohort.chain import DEVNET_CHAIN_ID, connect, rpc_alive
+from cohort.dev import devnet
+from cohort.dev.anvil import Anvil, DevChain, free_port, pid_alive
+from cohort.dev.market import WHALE, Market
 from cohort.errors import CohortError
-from cohort.market import WHALE, Market
 from cohort.protocol import RiskLimits, VaultConfig
 from cohort.tx import call
 from cohort.uniswap import encode_v3_path

@@ -13,7 +13,7 @@ from web3 import Web3
 from cohort import cli, signals
 from cohort import manifest as mf
 from cohort.accounts import dev_account
-from cohort.chain import Anvil, DevChain
+from cohort.dev.anvil import Anvil, DevChain
 from cohort.settings import CohortSettings
 from cohort.tx import call
 from cohort.vault import Vault

@@ -29,7 +29,7 @@ from web3 import Web3
 from cohort import manifest as mf
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import Anvil, DevChain, free_port
+from cohort.dev.anvil import Anvil, DevChain, free_port
 from cohort.tx import call
 from cohort.vault import Vault
 from tests.conftest import Roles

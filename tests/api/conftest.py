@@ -23,7 +23,7 @@ from api.indexer.runner import Indexer
 from api.main import create_app
 from api.settings import Settings
 from cohort import manifest as mf
-from cohort.chain import Anvil, DevChain
+from cohort.dev.anvil import Anvil, DevChain
 from tests.api.scenario import Scenario, build_scenario
 from tests.conftest import Roles
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from cohort.chain import Anvil
+from cohort.dev.anvil import Anvil
 from tests.api.scenario import Scenario
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cohort.chain import Anvil, free_port
+from cohort.dev.anvil import Anvil, free_port
 from tests.api.conftest import MakeHarness
 from tests.api.scenario import Scenario
 

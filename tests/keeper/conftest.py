@@ -28,7 +28,7 @@ from web3 import Web3
 from cohort import signals
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import Anvil
+from cohort.dev.anvil import Anvil
 from cohort.vault import Vault
 from keeper.service import Keeper, build_keeper
 from keeper.settings import KeeperSettings, load_settings
@@ -210,7 +210,7 @@ def process_keeper(anvil: Anvil, tmp_path: Path) -> Iterator[Callable[..., Proce
     made: list[ProcessKeeper] = []
 
     def make(vaults: list[str], **overrides: Any) -> ProcessKeeper:
-        from cohort.chain import free_port
+        from cohort.dev.anvil import free_port
 
         port = free_port()
         settings: dict[str, Any] = {

@@ -11,9 +11,10 @@ from pathlib import Path
 import httpx
 from web3 import Web3
 
-from cohort import devnet, protocol
+from cohort import protocol
 from cohort.accounts import dev_account
-from cohort.chain import Anvil, DevChain
+from cohort.dev import devnet
+from cohort.dev.anvil import Anvil, DevChain
 from cohort.vault import Vault
 from keeper.cli import main as keeper_cli
 from keeper.store import Store

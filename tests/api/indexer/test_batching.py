@@ -14,7 +14,7 @@ import pytest
 
 from api.indexer.batching import BatchPolicy, looks_like_limit
 from api.indexer.runner import Indexer
-from cohort.chain import Anvil
+from cohort.dev.anvil import Anvil
 from tests.api.conftest import MakeHarness, api_dump
 from tests.api.scenario import Scenario
 

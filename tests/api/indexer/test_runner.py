@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api import models
 from api.errors import IndexerError
 from api.indexer.runner import Indexer
-from cohort.chain import DevChain
+from cohort.dev.anvil import DevChain
 from tests.api.conftest import MakeHarness, api_dump
 from tests.api.scenario import Scenario
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.main import create_app
-from cohort.chain import DevChain, free_port
+from cohort.dev.anvil import DevChain, free_port
 from tests.api.conftest import MakeHarness, TestClient
 from tests.api.scenario import Scenario
 

@@ -85,6 +85,9 @@ def view_outputs(view: str) -> tuple[dict[str, Any], ...]:
 
 def _value(param: dict[str, Any], value: Any) -> Any:
     typ = str(param["type"])
+    if typ.endswith("]"):
+        item = {**param, "type": typ[: typ.rindex("[")]}
+        return tuple(_value(item, v) for v in value)
     if typ == "address":
         return to_checksum_address(value)
     if typ.startswith(("uint", "int")):
@@ -93,7 +96,7 @@ def _value(param: dict[str, Any], value: Any) -> Any:
         return bool(value)
     if typ.startswith("bytes"):
         return bytes(value)
-    return value  # strings, nested structs (as tuples), arrays
+    return value  # strings, nested structs (as tuples)
 
 
 class ReadOut:
@@ -187,6 +190,25 @@ class EpochState(ReadOut):
 
 
 @dataclass(frozen=True)
+class DepositLimits(ReadOut):
+    VIEW: ClassVar[str] = "depositLimits"
+    deposit_cap: int
+    min_deposit: int
+
+
+@dataclass(frozen=True)
+class QueueState(ReadOut):
+    """The redemption queue's ends and the parameters it runs by."""
+
+    VIEW: ClassVar[str] = "queueState"
+    head: int  # oldest epoch with unsettled requests (0: none)
+    tail: int  # latest epoch that received a request
+    notice_period: int
+    gate_bps: int
+    timelock: int
+
+
+@dataclass(frozen=True)
 class Eip712Domain(ReadOut):
     """ERC-5267 `eip712Domain()`: the domain a vault's signals are signed in."""
 
@@ -201,4 +223,4 @@ class Eip712Domain(ReadOut):
 
 
 READ_OUTS: tuple[type[ReadOut], ...] = (RedemptionStatus, Marks, FeeState, RiskState, PendingFeeShares,
-                                         RedeemRequest, EpochState, Eip712Domain)
+                                         RedeemRequest, EpochState, DepositLimits, QueueState, Eip712Domain)

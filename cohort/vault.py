@@ -15,10 +15,12 @@ from web3.types import TxReceipt
 
 from cohort.deploy import at
 from cohort.onchain import (
+    DepositLimits,
     Eip712Domain,
     FeeState,
     Marks,
     PendingFeeShares,
+    QueueState,
     RedeemRequest,
     RedemptionStatus,
     vault_abi,
@@ -76,6 +78,12 @@ class Vault:
 
     def fee_state(self) -> FeeState:
         return FeeState.from_call(call(self.fn.feeState()))
+
+    def deposit_limits(self) -> DepositLimits:
+        return DepositLimits.from_call(call(self.fn.depositLimits()))
+
+    def queue_state(self) -> QueueState:
+        return QueueState.from_call(call(self.fn.queueState()))
 
     def high_water_mark(self) -> int:
         return Marks.from_call(call(self.fn.marks())).high_water_mark

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from cohort import reverts
 from cohort.abi import functions
-from cohort.onchain import vault_abi
 from cohort.errors import ContractRevert
+from cohort.onchain import vault_abi
 from cohort.reverts import Disposition
 
 WBTC = "0x" + "0b" * 20

@@ -16,6 +16,7 @@ from eth_abi import encode
 from cohort import onchain
 from cohort.abi import canonical_type, functions
 from cohort.onchain import SaleReason, SizeMode
+from cohort.protocol import RiskLimits
 from cohort.signals import signal_fields
 from cohort.tx import call
 from cohort.vault import Vault
@@ -108,3 +109,9 @@ def test_a_live_vaults_read_outs_match_its_views(vault: Vault) -> None:
     assert (domain.verifying_contract, domain.chain_id, domain.version) == (vault.address, vault.w3.eth.chain_id, "1")
     risk = onchain.RiskState.from_call(call(vault.fn.riskState()))
     assert not risk.paused and not risk.risk_off and len(risk.limits) == 7
+
+
+def test_the_sdks_risk_limits_are_the_structs_fields_in_order() -> None:
+    limits = next(p for p in onchain.view_outputs("riskState") if p["name"] == "limits")
+    assert [f.name for f in dataclasses.fields(RiskLimits)] == [onchain.snake_case(c["name"])
+                                                                for c in limits["components"]]

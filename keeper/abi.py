@@ -34,6 +34,12 @@ class TradeExecutedEvent:
         """Where the indexed `argument` sits in a log's topics."""
         return 1 + self.indexed.index(argument)
 
+    def topics_of(self, digest: str) -> list[str | None]:
+        """An eth_getLogs topic filter for the execution of the signal with `digest`."""
+        topics: list[str | None] = [self.topic, *([None] * len(self.indexed))]
+        topics[self.position("digest")] = digest
+        return topics[: self.position("digest") + 1]
+
     def decode(self, log: dict[str, Any]) -> Execution:
         keeper = "0x" + str(log["topics"][self.position("keeper")])[-40:]
         return Execution(tx_hash=str(log["transactionHash"]), block_number=int(log["blockNumber"], 16),

@@ -16,8 +16,15 @@ from api.ledger.events import LogEvent
 from api.ledger.math import price_per_share
 from api.ledger.redemptions import settled_nothing
 from api.ledger.state import ZERO_ADDRESS, BookState, Handler, NavRecord, TradeRecord
+from cohort.onchain import SaleReason
 
-LIQUIDITY_REASONS = {0: "unwind", 1: "derisk"}
+
+def _sale_kind(code: int) -> str:
+    """The trade kind a LiquiditySold is booked as (cohort.onchain.SaleReason)."""
+    try:
+        return SaleReason(code).kind
+    except ValueError:  # a reason code newer than this indexer
+        return "sale"
 
 
 def _add(book: BookState, token: str, amount: int) -> None:
@@ -95,7 +102,7 @@ def _on_liquidity_sold(book: BookState, ev: LogEvent, a: dict[str, Any]) -> None
     _add(book, book.asset, amount_out)
     book.trade_count += 1
     book.new_trades.append(TradeRecord(
-        book.trade_count, LIQUIDITY_REASONS.get(int(a["reason"]), "sale"), ev.block_number, ev.log_index,
+        book.trade_count, _sale_kind(int(a["reason"])), ev.block_number, ev.log_index,
         ev.tx_hash, ev.timestamp, asset, book.asset, amount_in, amount_out, int(a["oracleAmountOut"]),
         None, None, None, None, None, book.supply))
 

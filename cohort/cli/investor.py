@@ -51,7 +51,7 @@ def cmd_deposit(ctx: Context) -> None:
         raise UsageError(f"{me} holds {un.assets(held)}, less than {un.assets(assets)}"
                          + (f": on the devnet, `cohort dev faucet {me} {ctx.args.amount} {un.asset_symbol}`"
                             if ctx.w3.eth.chain_id == DEVNET_CHAIN_ID else ""))
-    min_deposit = v.deposit_limits().minimum
+    min_deposit = v.deposit_limits().min_deposit
     if assets < min_deposit:
         raise UsageError(f"{un.assets(assets)} is below the vault's minimum deposit of {un.assets(min_deposit)} "
                          "(CohortDepositTooSmall): deposit at least that")

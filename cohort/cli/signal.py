@@ -17,6 +17,7 @@ from cohort import signals
 from cohort import units as u
 from cohort.chain import chain_now
 from cohort.cli.context import Context, UsageError, account_options, tx_hash
+from cohort.onchain import SizeMode
 from cohort.uniswap import encode_v2_path, encode_v3_path
 from cohort.vault import Vault
 
@@ -98,7 +99,7 @@ def cmd_signal_sign(ctx: Context) -> None:
                              "fresh one")
         warnings = _warnings(ctx, v, sell, buy, hops, a.of == "holdings")
     signal = signals.TradeSignal(sell.address, buy.address,
-                                 signals.SIZE_OF_NAV if a.of == "nav" else signals.SIZE_OF_HOLDINGS,
+                                 SizeMode.NAV if a.of == "nav" else SizeMode.HOLDINGS,
                                  size_bps, limit, slippage_bps, adapter, path, nonce, now + validity)
     signed = signals.sign(signal, domain, ctx.account)
     text = signed.to_json()

@@ -7,7 +7,6 @@ from typing import Any
 
 from cohort import units as u
 from cohort.cli.context import Context
-from cohort.tx import call
 
 NO_CAP = 2**128 - 1
 
@@ -20,23 +19,23 @@ def cmd_vaults(ctx: Context) -> None:
         un = ctx.units(v)
         nav, healthy = v.valuation()
         fees = v.fee_state()
-        queue = call(v.fn.queueState())
+        queue = v.queue_state()
         limits = v.deposit_limits()
-        notice, gate = int(queue[2]), int(queue[3])
+        notice, gate = queue.notice_period, queue.gate_bps
         pps = v.price_per_share()
         rows.append({"label": label, "address": info.address, "name": info.name, "symbol": un.share_symbol,
                      "asset": un.asset_symbol, "nav": nav, "pricePerShare": pps, "healthy": healthy,
                      "manager": info.manager, "managementFeeBps": fees.management_fee_bps,
                      "performanceFeeBps": fees.performance_fee_bps, "noticePeriod": notice, "gateBps": gate,
-                     "minDeposit": limits.minimum, "depositCap": limits.cap})
-        cap_text = "no cap" if limits.cap >= NO_CAP or limits.cap == 0 else f"cap {un.assets(limits.cap)}"
+                     "minDeposit": limits.min_deposit, "depositCap": limits.deposit_cap})
+        cap_text = "no cap" if limits.deposit_cap >= NO_CAP or limits.deposit_cap == 0 else f"cap {un.assets(limits.deposit_cap)}"
         lines += [f"{label}  {info.name} ({un.share_symbol})  {info.address}",
                   f"    NAV {un.assets(nav)}, {u.format_price(u.to_decimal(pps, 18))} "
                   f"{un.asset_symbol} per share{'' if healthy else ' (oracle unhealthy: deposits wait)'}",
                   f"    fees {u.format_bps(fees.management_fee_bps)} a year on NAV + "
                   f"{u.format_bps(fees.performance_fee_bps)} of gains above the high-water mark",
                   f"    withdrawals: {u.format_duration(notice)} notice, gate {u.format_bps(gate)} of NAV per epoch; "
-                  f"deposits from {un.assets(limits.minimum)}, {cap_text}"]
+                  f"deposits from {un.assets(limits.min_deposit)}, {cap_text}"]
     ctx.emit({"vaults": rows}, lines or [f"no vaults in {ctx.settings.manifest}"])
 
 

@@ -3,7 +3,8 @@ WebSocket with OpenAPI, as a multi-account (MAM) view of every pooled vault.
 
 Layout (after the FastAPI full-stack template): `settings` (one BaseSettings, env prefix
 `API_`), `models` + `migrations` (SQLAlchemy 2 + Alembic), `ledger` (the pure accounting that
-turns events into books), `indexer` (eth_getLogs, reorgs, resume), `services` (read-side logic),
+turns events into books), `rows` (the books as table rows, and the reads both sides share),
+`indexer` (eth_getLogs, reorgs, resume: the writer), `services` (read-side logic),
 `schemas` (response models per resource), `routes` (one router per resource), `deps`
 (Annotated dependencies), `main` (the app) and `cli` (`cohort-api`).
 """

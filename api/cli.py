@@ -62,7 +62,7 @@ def cmd_serve(settings: Settings) -> int:
 
 
 def cmd_index(settings: Settings, once: bool, to_block: int | None) -> int:
-    from api.indexer import Indexer
+    from api.indexer.runner import Indexer
 
     engine = make_engine(settings.database_url)
     migrate(engine)

@@ -133,7 +133,7 @@ class Holding(Base):
 
 
 class Account(Base):
-    """One investor's sub-account in one vault (see `api.ledger.book.Account`)."""
+    """One investor's sub-account in one vault (see `api.ledger.state.Account`)."""
 
     __tablename__ = "accounts"
     __table_args__ = (Index("ix_accounts_address", "address"),)

@@ -10,10 +10,13 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from cohort.chain import DEV_ACCOUNTS, DEV_MNEMONIC
 from cohort.errors import CohortError
 
 Account.enable_unaudited_hdwallet_features()
+
+# anvil's default mnemonic: `test test ... junk`; account 0 deploys on the devnet.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_ACCOUNTS = 20  # anvil's funded dev accounts (`--accounts`)
 
 
 class AccountError(CohortError, ValueError):

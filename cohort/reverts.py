@@ -6,6 +6,10 @@ means something else (bad signature, expired, nonce used, this keeper is not all
 checks the table against the ABI both ways: every name in it is an error of the vault, and
 every `Cohort*` error of the vault is in it, so a new or renamed error cannot go unclassified.
 
+`NOTHING_TO_DO` names the reverts by which a keeper duty's call says there is no work, and
+`gate_spent()` reads a settlement's revert by its argument names; a test checks both against
+the ABI too.
+
 `explain()` turns a revert into words an operator can act on ("the vault holds no WBTC").
 """
 
@@ -17,6 +21,7 @@ from functools import cache
 from typing import Any
 
 from cohort.errors import ContractRevert
+from cohort.onchain import SizeMode, vault_abi
 
 
 class Disposition(StrEnum):
@@ -71,8 +76,6 @@ SIGNAL_REVERTS: Mapping[str, Disposition] = {
 @cache
 def abi_error_names() -> frozenset[str]:
     """Every custom error of the vault (CohortVault and its admin module), from the compiled ABI."""
-    from cohort.vault import vault_abi
-
     return frozenset(item["name"] for item in vault_abi() if item.get("type") == "error")
 
 
@@ -81,11 +84,44 @@ def classify(error_name: str) -> Disposition:
     return SIGNAL_REVERTS.get(error_name, Disposition.RETRY)
 
 
+# ------------------------------------------------------------------------------------ duties
+# The reverts by which a keeper duty's call, simulated first, says there is nothing to do (the
+# work is done, or not due yet): the keeper sends nothing and reports nothing.
+NOTHING_TO_DO: Mapping[str, frozenset[str]] = {
+    "unwindForRedemptions": frozenset({"CohortNoUnwindNeeded"}),
+    "settleRedemptions": frozenset({"CohortNothingToSettle", "CohortEpochNotMatured"}),
+    "tripBreaker": frozenset({"CohortBreakerNotTripped"}),
+    "derisk": frozenset({"CohortZeroAmount"}),
+}
+
+
+def error_arg(revert: ContractRevert, name: str) -> Any:
+    """The argument `name` of a decoded revert, found by the error's ABI input names; KeyError
+    when the error has no such argument or its arguments were not decoded."""
+    for item in vault_abi():
+        if item.get("type") == "error" and item["name"] == revert.name:
+            names = [i["name"] for i in item["inputs"]]
+            if name in names and len(revert.error_args) == len(names):
+                return revert.error_args[names.index(name)]
+    raise KeyError(f"{revert.name} has no decoded argument {name}")
+
+
+def gate_spent(revert: ContractRevert) -> bool:
+    """`CohortNoSettlementCapacity(gateRemaining=0, ...)`: this window's gate is used up (normal),
+    as opposed to a vault short of the base asset (gateRemaining > 0)."""
+    if revert.name != "CohortNoSettlementCapacity":
+        return False
+    try:
+        return int(str(error_arg(revert, "gateRemaining"))) == 0
+    except KeyError:
+        return False
+
+
 # ------------------------------------------------------------------------------------ words
 Namer = Callable[[str], str]  # an address -> a name to show (a token's symbol)
 
 _WORDS: Mapping[str, Callable[[tuple[Any, ...], Namer, Mapping[str, Any]], str]] = {
-    "CohortZeroAmount": lambda a, n, c: (f"the vault holds no {n(c['token_in'])}" if c.get("size_mode") == 0
+    "CohortZeroAmount": lambda a, n, c: (f"the vault holds no {n(c['token_in'])}" if c.get("size_mode") == SizeMode.HOLDINGS
                                          else "the trade's size rounds to zero"),
     "CohortInsufficientOutput": lambda a, n, c: (f"the market gives {a[0]} {n(c['token_out'])} (smallest units), "
                                                  f"the signal's limit or the oracle bound asks at least {a[1]}"),

@@ -36,9 +36,10 @@ from eth_utils import is_hex_address, keccak, to_checksum_address
 from cohort import units
 from cohort.artifacts import project_artifact
 from cohort.errors import SignalError
+from cohort.onchain import Eip712Domain, SizeMode
 
-SIZE_OF_HOLDINGS = 0
-SIZE_OF_NAV = 1
+SIZE_OF_HOLDINGS = SizeMode.HOLDINGS  # short names for the modes (cohort.onchain.SizeMode)
+SIZE_OF_NAV = SizeMode.NAV
 WAD = 10**18
 NONCE_BITS = 64  # random nonces: a collision is expected after about 2**32 signals
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -71,6 +72,11 @@ class Domain:
     chain_id: int
     verifying_contract: str
 
+    @classmethod
+    def from_eip712(cls, read: Eip712Domain) -> Domain:
+        return cls(name=read.name, version=read.version, chain_id=read.chain_id,
+                   verifying_contract=read.verifying_contract)
+
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "chainId": self.chain_id,
                 "verifyingContract": self.verifying_contract}
@@ -90,8 +96,9 @@ class TradeSignal:
     deadline: int
 
     def __post_init__(self) -> None:
-        if self.size_mode not in (SIZE_OF_HOLDINGS, SIZE_OF_NAV):
-            raise SignalError(f"sizeMode must be 0 (holdings) or 1 (NAV), got {self.size_mode}")
+        if self.size_mode not in tuple(SizeMode):
+            modes = " or ".join(f"{m.value} ({m.name})" for m in SizeMode)
+            raise SignalError(f"sizeMode must be {modes}, got {self.size_mode}")
         for name, value, hi in (("sizeBps", self.size_bps, 2**16), ("maxSlippageBps", self.max_slippage_bps, 2**16),
                                 ("limitPrice", self.limit_price, 2**256), ("nonce", self.nonce, 2**256),
                                 ("deadline", self.deadline, 2**256)):

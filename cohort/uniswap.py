@@ -170,7 +170,3 @@ def create_v2_pair(v2: UniswapV2, base: Contract, quote: Contract, base_amount: 
     transact(v2.router.functions.addLiquidity(base.address, quote.address, base_amount,
                                               quote_amount, 0, 0, sender, 2**40), sender)
     return v2.pair(base.address, quote.address)
-
-
-def to_wei(amount: float | int | str | Decimal, decimals: int) -> int:
-    return int(Decimal(str(amount)) * Decimal(10**decimals))

@@ -1,70 +1,37 @@
 """Typed access to a Cohort vault: reads, deposits, redemptions, claims, signals and fees.
 
 A vault's ABI is CohortVault's plus the CohortVaultAdmin module's (served through the vault's
-fallback), merged here once. Amounts are integers in token wei; share prices are 1e18-scaled
-(1e18 = one asset per share).
+fallback), merged once in `cohort.onchain`, which also types what its views return. Amounts are
+integers in token wei; share prices are 1e18-scaled (1e18 = one asset per share).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Iterable
 from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from cohort.artifacts import project_artifact
 from cohort.deploy import at
+from cohort.onchain import (
+    DepositLimits,
+    Eip712Domain,
+    FeeState,
+    Marks,
+    PendingFeeShares,
+    QueueState,
+    RedeemRequest,
+    RedemptionStatus,
+    vault_abi,
+)
 from cohort.signals import Domain, SignedSignal
 from cohort.tx import call, transact
 
 MAX_UINT256 = 2**256 - 1
 WAD = 10**18
-
-
-@cache
-def vault_abi() -> list[dict[str, Any]]:
-    """CohortVault's ABI merged with the admin module's (deduplicated by signature)."""
-    merged: list[dict[str, Any]] = []
-    seen: set[tuple[str, str, str]] = set()
-    for name in ("CohortVault", "CohortVaultAdmin"):
-        for item in project_artifact(name).abi:
-            if item.get("type") in ("constructor", "fallback", "receive") and name != "CohortVault":
-                continue
-            key = (item.get("type", ""), item.get("name", ""),
-                   ",".join(i["type"] for i in item.get("inputs", [])))
-            if key not in seen:
-                seen.add(key)
-                merged.append(item)
-    return merged
-
-
-@dataclass(frozen=True)
-class FeeState:
-    recipient: str
-    management_fee_bps: int
-    performance_fee_bps: int
-    last_accrual: int
-
-
-@dataclass(frozen=True)
-class RedeemRequest:
-    epoch: int
-    requested: int
-    pending: int
-    claimable_shares: int
-    claimable_assets: int
-
-
-@dataclass(frozen=True)
-class RedemptionStatus:
-    due: bool
-    epoch: int
-    assets_needed: int
-    base_available: int
-    matures_at: int
 
 
 class Vault:
@@ -86,8 +53,7 @@ class Vault:
 
     def domain(self) -> Domain:
         """The EIP-712 domain, read through ERC-5267 `eip712Domain()`."""
-        _fields, name, version, chain_id, verifying, _salt, _ext = call(self.fn.eip712Domain())
-        return Domain(name=name, version=version, chain_id=chain_id, verifying_contract=verifying)
+        return Domain.from_eip712(Eip712Domain.from_call(call(self.fn.eip712Domain())))
 
     # ------------------------------------------------------------------ reads
     def nav(self, block: Any = "latest") -> int:
@@ -113,10 +79,16 @@ class Vault:
         return list(call(self.fn.listedAssets()))
 
     def fee_state(self) -> FeeState:
-        return FeeState(*call(self.fn.feeState()))
+        return FeeState.from_call(call(self.fn.feeState()))
+
+    def deposit_limits(self) -> DepositLimits:
+        return DepositLimits.from_call(call(self.fn.depositLimits()))
+
+    def queue_state(self) -> QueueState:
+        return QueueState.from_call(call(self.fn.queueState()))
 
     def high_water_mark(self) -> int:
-        return int(call(self.fn.marks())[0])
+        return Marks.from_call(call(self.fn.marks())).high_water_mark
 
     def manager(self) -> str:
         return str(call(self.fn.manager()))
@@ -131,21 +103,37 @@ class Vault:
         return int(call(self.fn.maxDeposit(receiver)))
 
     def pending_fee_shares(self) -> tuple[int, int]:
-        m, p = call(self.fn.pendingFeeShares())
-        return int(m), int(p)
+        pending = PendingFeeShares.from_call(call(self.fn.pendingFeeShares()))
+        return pending.management_shares, pending.performance_shares
 
     def redeem_request_of(self, controller: str) -> RedeemRequest:
-        return RedeemRequest(*(int(x) for x in call(self.fn.redeemRequestOf(controller))))
+        return RedeemRequest.from_call(call(self.fn.redeemRequestOf(controller)))
 
     def redemption_status(self) -> RedemptionStatus:
-        due, epoch, needed, base, matures = call(self.fn.redemptionStatus())
-        return RedemptionStatus(bool(due), int(epoch), int(needed), int(base), int(matures))
+        return RedemptionStatus.from_call(call(self.fn.redemptionStatus()))
 
     def nonce_used(self, nonce: int) -> bool:
         return bool(call(self.fn.nonceUsed(nonce)))
 
     def reserved_assets(self) -> int:
         return int(call(self.fn.reservedAssets()))
+
+    def convert_to_assets(self, shares: int) -> int:
+        return int(call(self.fn.convertToAssets(shares)))
+
+    def max_redeem(self, controller: str) -> int:
+        """Shares `controller` can claim now (settled redemptions)."""
+        return int(call(self.fn.maxRedeem(controller)))
+
+    def epoch_matures_at(self, epoch: int) -> int:
+        """When redemption requests of `epoch` may be settled (chain time)."""
+        return int(call(self.fn.epochMaturesAt(epoch)))
+
+    def events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
+        """The vault's own `name` events in `receipt` (logs of other contracts, like the asset's
+        Transfer, are skipped rather than warned about)."""
+        return [dict(e["args"]) for e in getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
+                if e["address"] == self.address]
 
     # ------------------------------------------------------------------ investors
     def deposit(self, assets: int, sender: str, receiver: str | None = None,
@@ -181,6 +169,21 @@ class Vault:
 
     def execute_signal(self, signed: SignedSignal, sender: str) -> TxReceipt:
         return transact(self.fn.executeSignal(signed.signal.as_tuple(), signed.signature), sender)
+
+    # ------------------------------------------------------------------ managers
+    def invalidate_nonces(self, nonces: Iterable[int], sender: str) -> list[tuple[list[int], TxReceipt]]:
+        """Cancels signal nonces on-chain, one transaction per 256-nonce word of the bitmap;
+        returns each transaction's nonces with its receipt."""
+        words: dict[int, list[int]] = {}
+        for nonce in nonces:
+            words.setdefault(nonce >> 8, []).append(nonce)
+        done = []
+        for word, members in words.items():
+            mask = 0
+            for nonce in members:
+                mask |= 1 << (nonce & 255)
+            done.append((members, transact(self.fn.invalidateNonces(word, mask), sender)))
+        return done
 
     def signal_digest(self, signed: SignedSignal) -> bytes:
         return bytes(call(self.fn.signalDigest(signed.signal.as_tuple())))

@@ -2,7 +2,7 @@
 
 web3.py's contract objects validate every argument on every call (2-4 ms for `executeSignal`);
 the keeper's hot path encodes with eth_abi from the same ABI entries instead (0.1 ms). Nothing
-here copies an ABI: selectors, types and topics all come from `cohort.vault.vault_abi()`.
+here copies an ABI: selectors, types and topics all come from `cohort.onchain.vault_abi()`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from eth_utils import (
 )
 
 from cohort.abi import AbiFunction, canonical_type, functions
-from cohort.vault import vault_abi
+from cohort.onchain import vault_abi
 from keeper.policy import Execution
 
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes)
@@ -28,9 +28,20 @@ ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes)
 class TradeExecutedEvent:
     topic: str
     data_types: tuple[str, ...]
+    indexed: tuple[str, ...]  # the indexed arguments' names: topic i + 1 is indexed[i]
+
+    def position(self, argument: str) -> int:
+        """Where the indexed `argument` sits in a log's topics."""
+        return 1 + self.indexed.index(argument)
+
+    def topics_of(self, digest: str) -> list[str | None]:
+        """An eth_getLogs topic filter for the execution of the signal with `digest`."""
+        topics: list[str | None] = [self.topic, *([None] * len(self.indexed))]
+        topics[self.position("digest")] = digest
+        return topics[: self.position("digest") + 1]
 
     def decode(self, log: dict[str, Any]) -> Execution:
-        keeper = "0x" + str(log["topics"][3])[-40:]
+        keeper = "0x" + str(log["topics"][self.position("keeper")])[-40:]
         return Execution(tx_hash=str(log["transactionHash"]), block_number=int(log["blockNumber"], 16),
                          keeper=to_checksum_address(keeper))
 
@@ -45,7 +56,8 @@ class VaultAbi:
         event = next(i for i in abi if i.get("type") == "event" and i["name"] == "TradeExecuted")
         self.trade_executed = TradeExecutedEvent(
             topic=self.topics["TradeExecuted"],
-            data_types=tuple(canonical_type(i) for i in event["inputs"] if not i["indexed"]))
+            data_types=tuple(canonical_type(i) for i in event["inputs"] if not i["indexed"]),
+            indexed=tuple(i["name"] for i in event["inputs"] if i["indexed"]))
 
     def __getitem__(self, name: str) -> AbiFunction:
         return self.functions[name]
@@ -57,9 +69,10 @@ class VaultAbi:
         """The TradeExecuted of `digest` emitted by `vault` in a receipt, if any."""
         for log in receipt.get("logs", []):
             topics = log.get("topics", [])
-            if (str(log.get("address", "")).lower() == vault.lower() and len(topics) == 4
-                    and topics[0] == self.trade_executed.topic and topics[1].lower() == digest.lower()):
-                return self.trade_executed.decode(log)
+            event = self.trade_executed
+            if (str(log.get("address", "")).lower() == vault.lower() and len(topics) == 1 + len(event.indexed)
+                    and topics[0] == event.topic and topics[event.position("digest")].lower() == digest.lower()):
+                return event.decode(log)
         return None
 
 

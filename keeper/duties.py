@@ -15,11 +15,13 @@ from typing import Any, Protocol
 from web3 import Web3
 
 from cohort.errors import ContractRevert
+from cohort.onchain import PendingFeeShares, RedemptionStatus, RiskState
+from cohort.reverts import NOTHING_TO_DO, gate_spent
 from keeper import policy
 from keeper.abi import VaultAbi
 from keeper.breaker import BreakerGuard
 from keeper.errors import KeeperError
-from keeper.policy import RedemptionStatus, RedemptionStep
+from keeper.policy import RedemptionStep
 from keeper.rpc import Rpc
 from keeper.sender import NonceLost, TxSender
 from keeper.settings import KeeperSettings
@@ -27,13 +29,6 @@ from keeper.vaults import VaultDirectory
 
 log = logging.getLogger("keeper.duties")
 MAX_REDEMPTION_ROUNDS = 16  # settlements per vault per run (one epoch, or one gate round, each)
-
-
-def gate_spent(revert: ContractRevert) -> bool:
-    """`CohortNoSettlementCapacity(gateRemaining=0, ...)`: this window's gate is used up (normal),
-    as opposed to a vault short of the base asset (gateRemaining > 0)."""
-    return (revert.name == "CohortNoSettlementCapacity" and len(revert.error_args) == 2
-            and int(str(revert.error_args[0])) == 0)
 
 
 class DutySkipped(KeeperError, RuntimeError):
@@ -58,15 +53,15 @@ class DutyContext:
         function = self.abi[fn]
         return function.decode(await self.rpc.eth_call(vault, function.encode(*args), sender=self.sender.address))
 
-    async def transact(self, vault: str, fn: str, *args: Any,
-                       nothing_to_do: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    async def transact(self, vault: str, fn: str, *args: Any) -> dict[str, Any] | None:
         """Simulate `fn(*args)` on `vault` and send it. None when the simulation reverts with one of
-        `nothing_to_do`; other reverts raise ContractRevert. Waits until mined."""
+        `fn`'s nothing-to-do errors (cohort.reverts.NOTHING_TO_DO); other reverts raise
+        ContractRevert. Waits until mined."""
         data = self.abi.encode(fn, *args)
         try:
             gas = await self.sender.simulate(vault, data)
         except ContractRevert as revert:
-            if revert.name in nothing_to_do:
+            if revert.name in NOTHING_TO_DO.get(fn, frozenset()):
                 return None
             raise
         if not self.breaker.allows_sending():
@@ -99,37 +94,34 @@ def register_standard_duties(keeper: DutyRegistry) -> None:
 
     @keeper.duty("accrue_fees", interval_s=settings.fees_interval_s)
     async def accrue_fees(ctx: DutyContext, vault: str) -> str | None:
-        management, performance = await ctx.view(vault, "pendingFeeShares")
-        if not policy.fees_due(int(management), int(performance)):
+        pending = PendingFeeShares.decode(await ctx.view(vault, "pendingFeeShares"))
+        if not policy.fees_due(pending.management_shares, pending.performance_shares):
             return None
         if await ctx.transact(vault, "accrueFees") is None:
             return None
         amount = ctx.directory.amount
-        return (f"accrued fees: {await amount(vault, int(management))} for management and "
-                f"{await amount(vault, int(performance))} for performance")
+        return (f"accrued fees: {await amount(vault, pending.management_shares)} for management and "
+                f"{await amount(vault, pending.performance_shares)} for performance")
 
     @keeper.duty("settle_redemptions", interval_s=settings.redemptions_interval_s)
     async def settle_redemptions(ctx: DutyContext, vault: str) -> str | None:
         done: list[str] = []
         unwound: int | None = None
         for _ in range(MAX_REDEMPTION_ROUNDS):
-            due, epoch, needed, available, matures_at = await ctx.view(vault, "redemptionStatus")
-            status = RedemptionStatus(bool(due), int(epoch), int(needed), int(available), int(matures_at))
+            status = RedemptionStatus.decode(await ctx.view(vault, "redemptionStatus"))
             step = policy.next_redemption_step(status, unwound)
             if step is RedemptionStep.NONE:
                 break
             if step is RedemptionStep.UNWIND:
                 unwound = status.epoch
-                if await ctx.transact(vault, "unwindForRedemptions",
-                                      nothing_to_do=frozenset({"CohortNoUnwindNeeded"})) is not None:
+                if await ctx.transact(vault, "unwindForRedemptions") is not None:
                     base = (await ctx.view(vault, "asset"))[0]
                     amount = ctx.directory.amount
                     done.append(f"unwound for epoch {status.epoch} (needs {await amount(base, status.assets_needed)}, "
                                 f"had {await amount(base, status.base_available)})")
                 continue
             try:
-                receipt = await ctx.transact(vault, "settleRedemptions",
-                                             nothing_to_do=frozenset({"CohortNothingToSettle", "CohortEpochNotMatured"}))
+                receipt = await ctx.transact(vault, "settleRedemptions")
             except ContractRevert as revert:
                 if not gate_spent(revert):
                     raise
@@ -146,19 +138,18 @@ def register_standard_duties(keeper: DutyRegistry) -> None:
 
     @keeper.duty("derisk", interval_s=settings.risk_interval_s)
     async def derisk(ctx: DutyContext, vault: str) -> str | None:
-        ((_limits, paused, risk_off),) = await ctx.view(vault, "riskState")  # one struct
+        risk = RiskState.decode(await ctx.view(vault, "riskState"))
         done: list[str] = []
-        if paused:
+        if risk.paused:
             return None
-        if not risk_off:
-            receipt = await ctx.transact(vault, "tripBreaker", nothing_to_do=frozenset({"CohortBreakerNotTripped"}))
+        if not risk.risk_off:
+            receipt = await ctx.transact(vault, "tripBreaker")
             if receipt is None:
                 return None
             done.append("tripped the drawdown breaker")
         assets: list[str] = [Web3.to_checksum_address(a) for a in (await ctx.view(vault, "listedAssets"))[0]]
         holdings: dict[str, int] = {a: int((await ctx.view(vault, "holdings", a))[0]) for a in assets}
-        for asset in policy.derisk_targets(risk_off=True, paused=bool(paused), holdings=holdings):
-            if await ctx.transact(vault, "derisk", asset, settings.derisk_bps,
-                                  nothing_to_do=frozenset({"CohortZeroAmount"})) is not None:
+        for asset in policy.derisk_targets(risk_off=True, paused=risk.paused, holdings=holdings):
+            if await ctx.transact(vault, "derisk", asset, settings.derisk_bps) is not None:
                 done.append(f"sold {settings.derisk_bps} bps of {asset}")
         return "; ".join(done) or None

@@ -324,7 +324,7 @@ class SignalPipeline:
         head = int(await self.node.rpc.request("eth_blockNumber"), 16)  # fresher than the watcher's head
         start = max(0, (from_block or 0) - 1)
         step = self.settings.log_chunk_blocks
-        topics: list[str | None] = [self.abi.trade_executed.topic, digest]
+        topics = self.abi.trade_executed.topics_of(digest)
         while start <= head:
             end = min(head, start + step - 1)
             logs = await self.node.rpc.get_logs(vault, topics, start, end)

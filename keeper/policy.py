@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from eth_utils import keccak
 
-from cohort.vault import RedemptionStatus  # the vault view, shared with the SDK
+from cohort.onchain import RedemptionStatus  # the vault view, shared with the SDK
 
 BPS = 10_000
 GWEI = 10**9

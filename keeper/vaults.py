@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
+from cohort.onchain import Eip712Domain
 from cohort.signals import Domain
 from cohort.units import format_amount
 from keeper.abi import VaultAbi
@@ -66,12 +67,10 @@ class VaultDirectory:
             fn_domain, fn_manager = self.abi["eip712Domain"], self.abi["manager"]
             domain_raw, manager_raw = await asyncio.gather(
                 self.rpc.eth_call(vault, fn_domain.encode()), self.rpc.eth_call(vault, fn_manager.encode()))
-            _fields, name, version, chain_id, verifying, _salt, _ext = fn_domain.decode(domain_raw)
+            domain = Domain.from_eip712(Eip712Domain.decode(fn_domain.decode(domain_raw)))
             manager = Web3.to_checksum_address(fn_manager.decode(manager_raw)[0])
             code = await self.rpc.get_code(manager)
-            info = VaultInfo(address=vault, domain=Domain(name=name, version=version, chain_id=int(chain_id),
-                                                          verifying_contract=Web3.to_checksum_address(verifying)),
-                             manager=manager, manager_is_contract=len(code) > 2, read_at=time.time())
+            info = VaultInfo(address=vault, domain=domain, manager=manager, manager_is_contract=len(code) > 2, read_at=time.time())
             if cached is not None and cached.manager != manager:
                 log.warning("vault manager changed", extra={"vault": vault, "old": cached.manager, "new": manager})
             self._cache[vault] = info

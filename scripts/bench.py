@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cohort.artifacts import REPO_ROOT
-from cohort.devstack import anvil_binary
+from cohort.dev.stack import anvil_binary
 
 RESULTS = REPO_ROOT / "bench" / "results.json"
 REPORT = REPO_ROOT / "BENCHMARKS.md"

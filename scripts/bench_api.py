@@ -70,7 +70,7 @@ def investor(seed: bytes, index: int) -> str:
 def _anvil(folder: Path) -> Iterator[tuple[str, Web3]]:
     """An anvil of our own with room for big transactions (and without step tracing)."""
     from cohort.chain import connect
-    from cohort.devstack import Anvil
+    from cohort.dev.stack import Anvil
 
     with Anvil(log_path=folder / "anvil.log", extra_args=("--gas-limit", "1000000000")) as node:
         yield node.rpc_url, connect(node.rpc_url)
@@ -78,11 +78,12 @@ def _anvil(folder: Path) -> Iterator[tuple[str, Web3]]:
 
 def build_history(w3: Web3, rpc_url: str, folder: Path) -> dict[str, Any]:
     """Markets, Cohort, a vault, 10,000 investors and more than 50,000 vault events."""
-    from cohort import devnet, protocol, signals
+    from cohort import protocol, signals
     from cohort.accounts import dev_account
     from cohort.artifacts import project_artifact
-    from cohort.chain import DevChain
     from cohort.deploy import deploy
+    from cohort.dev import devnet
+    from cohort.dev.anvil import DevChain
     from cohort.tx import transact
     from cohort.uniswap import encode_v3_path
 
@@ -150,7 +151,7 @@ def bare_get_logs(rpc_url: str, history: dict[str, Any], batch: int) -> tuple[in
 
 def index(rpc_url: str, history: dict[str, Any], database_url: str) -> tuple[int, float, int]:
     from api.db import make_engine, migrate
-    from api.indexer import Indexer
+    from api.indexer.runner import Indexer
     from api.settings import Settings
 
     settings = Settings(rpc_url=rpc_url, manifest=history["manifest"], database_url=database_url, indexer=False,
@@ -190,7 +191,7 @@ def scratch_postgres(server_url: str) -> Iterator[str | None]:
 
 @contextlib.contextmanager
 def serve(rpc_url: str, history: dict[str, Any], database_url: str, folder: Path) -> Iterator[str]:
-    from cohort.devstack import api_process, free_port
+    from cohort.dev.stack import api_process, free_port
 
     port = free_port()
     server = api_process(rpc_url, database_url, history["manifest"], port, folder / "api.log", indexer=False)

@@ -22,13 +22,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cohort import devnet, protocol, signals
 from cohort import manifest as mf
+from cohort import protocol, signals
 from cohort.accounts import dev_account
 from cohort.artifacts import project_artifact
-from cohort.chain import DevChain, connect
+from cohort.chain import connect
 from cohort.deploy import deploy
-from cohort.devstack import Anvil
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
+from cohort.dev.stack import Anvil
 from cohort.tx import transact
 from cohort.uniswap import MAX_UINT256, encode_v2_path, encode_v3_path
 from cohort.vault import Vault

@@ -33,10 +33,11 @@ from typing import Any
 import eth_keys
 import httpx
 
-from cohort import devnet, protocol, signals
+from cohort import protocol, signals
 from cohort.accounts import dev_account
-from cohort.chain import DevChain
-from cohort.devstack import Anvil, Child, free_port, keeper_process, private_key_of
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
+from cohort.dev.stack import Anvil, Child, free_port, keeper_process, private_key_of
 from cohort.uniswap import encode_v3_path
 
 MANAGER, KEEPER, SECOND_KEEPER = 5, 2, 13

@@ -38,11 +38,12 @@ from typing import Any
 
 import httpx
 
-from cohort import devnet, signals
+from cohort import signals
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import DevChain
-from cohort.devstack import Stack, StackError, child_env
-from cohort.market import WHALE, Market
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
+from cohort.dev.market import WHALE, Market
+from cohort.dev.stack import Stack, StackError, child_env
 from cohort.tx import call
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault

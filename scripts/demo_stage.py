@@ -16,22 +16,25 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from web3 import Web3
 
-from cohort import devnet, protocol
 from cohort import manifest as mf
+from cohort import protocol
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import DEVNET_CHAIN_ID, DevChain, connect, pid_alive
-from cohort.devstack import (
+from cohort.chain import DEVNET_CHAIN_ID, connect
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
+from cohort.dev.market import Market
+from cohort.dev.stack import (
     Anvil,
     Stack,
     api_process,
     choose_port,
     keeper_process,
     keeper_started,
+    pid_alive,
     private_key_of,
     wait_for,
 )
 from cohort.errors import CohortError
-from cohort.market import Market
 from cohort.vault import Vault
 from scripts.demo_cast import (
     ALPHA,

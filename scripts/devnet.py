@@ -15,13 +15,15 @@ from pathlib import Path
 
 from web3 import Web3
 
-from cohort import devnet, protocol
 from cohort import manifest as mf
+from cohort import protocol
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import DEFAULT_RPC, DevChain, connect, pid_alive, rpc_alive
+from cohort.chain import DEFAULT_RPC, connect, rpc_alive
 from cohort.deploy import has_code
-from cohort.devstack import Anvil, stop_group
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain, pid_alive
+from cohort.dev.stack import Anvil, stop_group
 from cohort.settings import CohortSettings
 
 STATE_DIR = REPO_ROOT / ".devnet"

@@ -7,7 +7,7 @@
 
 Vaults value their holdings with TWAPs of these pools, so a move shows in their NAV once the
 oracle window has passed (`twap`, or any other `evm_increaseTime`). The logic lives in
-`cohort.market`; this is its command line (`make demo` runs it as a separate process).
+`cohort.dev.market`; this is its command line (`make demo` runs it as a separate process).
 Exit codes: 0 done, 1 the market could not do it, 2 bad usage or no chain.
 """
 
@@ -20,11 +20,10 @@ from pathlib import Path
 
 from cohort import manifest as mf
 from cohort.chain import connect, rpc_alive
+from cohort.dev.market import WHALE, Market
 from cohort.errors import CohortError
-from cohort.market import WHALE, Market
 from cohort.settings import CohortSettings, resolve_rpc_url
-from cohort.uniswap import to_wei
-from cohort.units import format_price
+from cohort.units import format_price, parse_amount, to_decimal
 
 
 def _moves(words: list[str]) -> list[tuple[str, Decimal]]:
@@ -40,9 +39,6 @@ def _moves(words: list[str]) -> list[tuple[str, Decimal]]:
     return out
 
 
-_fmt = format_price
-
-
 def run(args: argparse.Namespace) -> int:
     m = mf.load(args.manifest)
     rpc_url = resolve_rpc_url(args.rpc_url or CohortSettings().rpc_url, args.manifest)
@@ -52,18 +48,18 @@ def run(args: argparse.Namespace) -> int:
     market = Market(connect(rpc_url), m)
     if args.command == "price":
         for symbol in [s.upper() for s in args.symbols] or [s for s in m.tokens if s != "USDC"]:
-            print(f"{symbol}/USDC spot {_fmt(market.spot_price(symbol))}")
+            print(f"{symbol}/USDC spot {format_price(market.spot_price(symbol))}")
     elif args.command == "move":
         for symbol, pct in _moves(args.moves):
             move = market.move(symbol, pct)
-            paid = ", ".join(f"{_fmt(Decimal(wei) / 10 ** m.token(s).decimals)} {s}" for s, wei in move.sold.items())
-            print(f"{symbol}/USDC {_fmt(move.before)} -> {_fmt(move.after)} ({move.change_pct:+.2f}%) "
+            paid = ", ".join(f"{format_price(to_decimal(wei, m.token(s).decimals))} {s}" for s, wei in move.sold.items())
+            print(f"{symbol}/USDC {format_price(move.before)} -> {format_price(move.after)} ({move.change_pct:+.2f}%) "
                   f"with {move.swaps} swap(s) from the whale: {paid or 'nothing'} in")
     elif args.command == "swap":
         tin, tout = args.token_in.upper(), args.token_out.upper()
-        out = market.swap(tin, tout, to_wei(args.amount, m.token(tin).decimals))
-        print(f"swapped {args.amount} {tin} for {_fmt(Decimal(out) / 10 ** m.token(tout).decimals)} {tout}; "
-              f"{tout}/USDC spot now {_fmt(market.spot_price(tout if tout != 'USDC' else tin))}")
+        out = market.swap(tin, tout, parse_amount(args.amount, m.token(tin).decimals, tin))
+        print(f"swapped {args.amount} {tin} for {format_price(to_decimal(out, m.token(tout).decimals))} {tout}; "
+              f"{tout}/USDC spot now {format_price(market.spot_price(tout if tout != 'USDC' else tin))}")
     else:
         market.settle_twap(args.seconds)
         print(f"chain time moved {args.seconds} s")

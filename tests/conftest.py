@@ -12,11 +12,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from cohort import devnet, protocol
 from cohort import manifest as mf
+from cohort import protocol
 from cohort.accounts import dev_account
-from cohort.chain import DevChain, connect, pid_alive
-from cohort.devstack import STARTED_PIDS, Anvil
+from cohort.chain import connect
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain, pid_alive
+from cohort.dev.stack import STARTED_PIDS, Anvil
 from cohort.uniswap import UniswapV2, UniswapV3
 from cohort.vault import Vault
 

@@ -13,12 +13,13 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from cohort import devnet, signals
 from cohort import manifest as mf
-from cohort.errors import ContractRevert
-from cohort.market import (
+from cohort import signals
+from cohort.dev import devnet
+from cohort.dev.market import (
     Market as Market,  # re-exported: moves real Uniswap prices (shared with the demo)
 )
+from cohort.errors import ContractRevert
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
 
@@ -105,10 +106,7 @@ def with_field(signal: signals.TradeSignal, **changes: Any) -> signals.TradeSign
 
 def events(vault: Vault, receipt: Any, name: str) -> list[dict[str, Any]]:
     """Decoded `name` events of `vault` in `receipt` (other contracts' logs are skipped)."""
-    from web3.logs import DISCARD
-
-    return [dict(e["args"]) for e in getattr(vault.contract.events, name)().process_receipt(receipt, errors=DISCARD)
-            if e["address"] == vault.address]
+    return vault.events(receipt, name)
 
 
 def log_names(vault: Vault, receipt: Any, *, erc20: bool = False) -> list[str]:

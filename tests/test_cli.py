@@ -13,8 +13,8 @@ from web3 import Web3
 from cohort import cli, signals
 from cohort import manifest as mf
 from cohort.accounts import dev_account
-from cohort.chain import DevChain
-from cohort.devstack import Anvil
+from cohort.dev.anvil import DevChain
+from cohort.dev.stack import Anvil
 from cohort.settings import CohortSettings
 from cohort.tx import call
 from cohort.vault import Vault

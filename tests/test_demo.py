@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import pid_alive
+from cohort.dev.anvil import pid_alive
 from scripts.demo import MATCH_LINE, STEPS
 
 DEMO_TIMEOUT_S = 240

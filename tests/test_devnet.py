@@ -9,12 +9,13 @@ from pathlib import Path
 
 from web3 import Web3
 
-from cohort import devnet
 from cohort import manifest as mf
 from cohort.artifacts import REPO_ROOT, project_artifact
-from cohort.chain import DevChain, connect, pid_alive
+from cohort.chain import connect
 from cohort.deploy import has_code
-from cohort.devstack import Anvil
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain, pid_alive
+from cohort.dev.stack import Anvil
 from cohort.tx import call, transact
 from cohort.uniswap import MAX_UINT256, UniswapV2, UniswapV3, price_from_tick
 

@@ -25,8 +25,8 @@ from web3 import Web3
 from cohort import manifest as mf
 from cohort.accounts import dev_account
 from cohort.artifacts import REPO_ROOT
-from cohort.chain import DevChain
-from cohort.devstack import Anvil, Child, free_port, keeper_started, private_key_of
+from cohort.dev.anvil import DevChain
+from cohort.dev.stack import Anvil, Child, free_port, keeper_started, private_key_of
 from cohort.tx import call
 from cohort.vault import Vault
 from tests.conftest import Roles

@@ -4,7 +4,9 @@ compiled ABI both ways, and the words an operator reads."""
 from __future__ import annotations
 
 from cohort import reverts
+from cohort.abi import functions
 from cohort.errors import ContractRevert
+from cohort.onchain import vault_abi
 from cohort.reverts import Disposition
 
 WBTC = "0x" + "0b" * 20
@@ -41,3 +43,18 @@ def test_a_revert_is_explained_in_words_with_its_name() -> None:
     assert short.startswith("the market gives 5 USDC") and "at least 9" in short
     assert reverts.explain(ContractRevert("Panic", (17,))) == "Panic(17)"  # no words: the name
     assert reverts.explain(ContractRevert("CohortAssetNotListed")) == "CohortAssetNotListed()"  # args missing
+
+
+def test_duty_nothing_to_do_errors_are_errors_of_the_functions_the_keeper_calls() -> None:
+    vault_functions = functions(vault_abi())
+    for fn, errors in reverts.NOTHING_TO_DO.items():
+        assert fn in vault_functions, fn
+        assert errors <= reverts.abi_error_names(), errors - reverts.abi_error_names()
+
+
+def test_a_spent_gate_is_read_by_the_errors_argument_name() -> None:
+    assert reverts.gate_spent(ContractRevert("CohortNoSettlementCapacity", (0, 5)))
+    assert not reverts.gate_spent(ContractRevert("CohortNoSettlementCapacity", (3, 0)))  # short of base
+    assert not reverts.gate_spent(ContractRevert("CohortNoSettlementCapacity"))  # arguments not decoded
+    assert not reverts.gate_spent(ContractRevert("CohortNothingToSettle"))
+    assert reverts.error_arg(ContractRevert("CohortNoSettlementCapacity", (3, 7)), "baseAvailable") == 7

@@ -1,6 +1,6 @@
 """Raw logs (eth_getLogs JSON) into `LogEvent`s, with the project's own ABIs.
 
-A vault's logs are decoded with `cohort.vault.vault_abi()` (CohortVault + the admin module),
+A vault's logs are decoded with `cohort.onchain.vault_abi()` (CohortVault + the admin module),
 the factory's with VaultFactory's ABI. Decoding is done with eth_abi directly: web3's log
 processing is an order of magnitude slower, and the indexer decodes every log it stores.
 """
@@ -18,7 +18,7 @@ from eth_utils import keccak, to_checksum_address
 from api.ledger.events import LogEvent
 from cohort.abi import canonical_type
 from cohort.artifacts import project_artifact
-from cohort.vault import vault_abi
+from cohort.onchain import vault_abi
 
 Convert = Callable[[Any], Any]
 

@@ -37,7 +37,7 @@ from api.indexer import store
 from api.indexer.batching import BatchPolicy, looks_like_limit
 from api.indexer.decoder import EventDecoder, checksum, cohort_decoder
 from api.indexer.rpc import Header, Rpc, RpcError
-from api.ledger import book as lb
+from api.ledger.book import VAULT_CREATED, VaultBook
 from api.ledger.events import LogEvent
 from api.settings import Settings
 from cohort import manifest as mf
@@ -101,7 +101,7 @@ class Indexer:
         self.batch = min(max(settings.batch_blocks, self.policy.minimum), self.policy.maximum)
         self.ceiling: int | None = None  # the size the provider last accepted after refusing a bigger one
         self.factory, self.start_block = self._origin()
-        self.books: dict[str, lb.VaultBook] | None = None
+        self.books: dict[str, VaultBook] | None = None
         self._vault_created = self.decoder.topic("VaultCreated")
         self._tokens_known: set[str] = set()
         self._chain: tuple[int, str] | None = None  # (chain id, genesis hash), read once
@@ -142,7 +142,7 @@ class Indexer:
                                f"{genesis[:10]}): use another database")
         return state
 
-    def _books(self, session: Session) -> dict[str, lb.VaultBook]:
+    def _books(self, session: Session) -> dict[str, VaultBook]:
         if self.books is None:
             self.books = store.load_books(session)
         return self.books
@@ -270,10 +270,10 @@ class Indexer:
             seen = store.existing_keys(session, first, last)
             if seen:
                 decoded = [ev for ev in decoded if ev.key not in seen]
-        created = [ev for ev in decoded if ev.name == lb.VAULT_CREATED and ev.address == self.factory]
+        created = [ev for ev in decoded if ev.name == VAULT_CREATED and ev.address == self.factory]
         for ev in created:
             vault = ev.args["vault"]
-            books.setdefault(vault, lb.VaultBook.created(vault, ev.args["params"]))
+            books.setdefault(vault, VaultBook.created(vault, ev.args["params"]))
         vault_of: dict[tuple[str, int], str] = {ev.key: ev.args["vault"] for ev in created}
         stored: list[LogEvent] = []
         touched: set[str] = set()
@@ -346,7 +346,7 @@ class Indexer:
             top = rows[-1][0] - 1
 
     # ------------------------------------------------------------------ token metadata
-    def _learn_tokens(self, session: Session, books: list[lb.VaultBook]) -> None:
+    def _learn_tokens(self, session: Session, books: list[VaultBook]) -> None:
         wanted = {t for b in books for t in (b.asset, *b.config.get("listedAssets", []), *b.holdings)}
         wanted -= self._tokens_known
         if not wanted:

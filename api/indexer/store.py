@@ -10,31 +10,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api import models
-from api.ledger import book as lb
+from api.ledger.book import VaultBook, replay
 from api.ledger.events import LogEvent
+from api.rows import (
+    ACCOUNT_FIELDS,
+    BOOK_FIELDS,
+    EPOCH_FIELDS,
+    account_from_row,
+    epoch_from_row,
+    load_events,
+    table,
+)
 
-ACCOUNT_FIELDS = tuple(f.name for f in fields(lb.Account))
-EPOCH_FIELDS = tuple(f.name for f in fields(lb.Epoch))
-BOOK_FIELDS = ("supply", "escrow", "reserved", "high_water_mark", "drawdown_reference", "last_nav",
-               "last_supply", "last_pps", "last_block", "accrual_nav", "fee_index", "management_shares",
-               "performance_shares", "fee_value", "accruals", "deposit_assets", "deposit_shares",
-               "deposit_count", "claimed_assets", "claimed_shares", "settled_assets", "settled_shares",
-               "trade_count", "event_count")
 PROJECTIONS: tuple[type[models.Base], ...] = (models.VaultState, models.Holding, models.Account, models.Epoch,
                                               models.Position, models.Trade, models.NavPoint)
 _CHUNK = 2_000
-
-
-def _table(model: type[models.Base]) -> Table:
-    return model.__table__  # type: ignore[return-value]
 
 
 def dumps(value: Any) -> str:
@@ -50,21 +47,21 @@ def upsert(session: Session, model: type[models.Base], rows: Sequence[dict[str, 
     """INSERT ... ON CONFLICT (primary key) DO UPDATE, on SQLite and PostgreSQL alike."""
     if not rows:
         return
-    table = _table(model)
-    keys = [c.name for c in table.primary_key.columns]
+    target = table(model)
+    keys = [c.name for c in target.primary_key.columns]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for chunk in _chunks(rows):
-        stmt = insert(table)
+        stmt = insert(target)
         stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys})
+            index_elements=keys, set_={c.name: stmt.excluded[c.name] for c in target.columns if c.name not in keys})
         session.execute(stmt, list(chunk))
 
 
 def insert_rows(session: Session, model: type[models.Base], rows: Sequence[dict[str, Any]]) -> None:
-    table = _table(model)
+    target = table(model)
     for chunk in _chunks(rows):
-        session.execute(table.insert(), list(chunk))
+        session.execute(target.insert(), list(chunk))
 
 
 # ---------------------------------------------------------------------------- events and blocks
@@ -74,15 +71,9 @@ def event_row(ev: LogEvent, vault: str) -> dict[str, Any]:
             "vault": vault, "name": ev.name, "args": dumps(ev.args)}
 
 
-def event_from_row(row: Any) -> LogEvent:
-    return LogEvent(address=row.address, name=row.name, args=json.loads(row.args), block_number=row.block_number,
-                    block_hash=row.block_hash, tx_hash=row.tx_hash, tx_index=row.tx_index, log_index=row.log_index,
-                    timestamp=row.timestamp)
-
-
 def existing_keys(session: Session, from_block: int, to_block: int) -> set[tuple[str, int]]:
     """(tx hash, log index) of the events already stored in a block range."""
-    e = _table(models.Event).c
+    e = table(models.Event).c
     rows = session.execute(select(e.tx_hash, e.log_index).where(e.block_number.between(from_block, to_block)))
     return {(r.tx_hash, r.log_index) for r in rows}
 
@@ -93,18 +84,6 @@ def insert_events(session: Session, events: Sequence[LogEvent], vault_of: dict[t
 
 def save_blocks(session: Session, blocks: dict[int, tuple[str, int | None]]) -> None:
     upsert(session, models.Block, [{"number": n, "hash": h, "timestamp": t} for n, (h, t) in blocks.items()])
-
-
-def load_events(session: Session, vault: str | None = None, to_block: int | None = None) -> list[LogEvent]:
-    """Stored events in chain order, for one vault (with its VaultCreated) or all."""
-    e = _table(models.Event).c
-    query = select(e.address, e.name, e.args, e.block_number, e.block_hash, e.tx_hash, e.tx_index, e.log_index,
-                   e.timestamp).order_by(e.block_number, e.log_index)
-    if vault is not None:
-        query = query.where(e.vault == vault)
-    if to_block is not None:
-        query = query.where(e.block_number <= to_block)
-    return [event_from_row(r) for r in session.execute(query)]
 
 
 # ---------------------------------------------------------------------------- vaults
@@ -121,39 +100,39 @@ def save_vaults(session: Session, created: Sequence[LogEvent]) -> None:
 
 def known_vaults(session: Session) -> dict[str, dict[str, Any]]:
     """address -> VaultCreated params, in creation order."""
-    v = _table(models.Vault).c
+    v = table(models.Vault).c
     rows = session.execute(select(v.address, v.params).order_by(v.created_block, v.address))
     return {r.address: json.loads(r.params) for r in rows}
 
 
 # ---------------------------------------------------------------------------- books
-def load_books(session: Session) -> dict[str, lb.VaultBook]:
+def load_books(session: Session) -> dict[str, VaultBook]:
     """The books as the last committed batch left them."""
-    books: dict[str, lb.VaultBook] = {}
+    books: dict[str, VaultBook] = {}
     for address, params in known_vaults(session).items():
-        books[address] = lb.VaultBook.created(address, params)
-    for row in session.execute(select(_table(models.VaultState))).mappings():
+        books[address] = VaultBook.created(address, params)
+    for row in session.execute(select(table(models.VaultState))).mappings():
         book = books.get(row["vault"])
         if book is None:
             continue
         book.config = json.loads(row["config"])
         for name in BOOK_FIELDS:
             setattr(book, name, row[name])
-    for row in session.execute(select(_table(models.Holding))).mappings():
+    for row in session.execute(select(table(models.Holding))).mappings():
         if row["vault"] in books:
             books[row["vault"]].holdings[row["token"]] = row["amount"]
-    for row in session.execute(select(_table(models.Account))).mappings():
-        if row["vault"] in books:
-            books[row["vault"]].accounts[row["address"]] = lb.Account(**{f: row[f] for f in ACCOUNT_FIELDS})
-    for row in session.execute(select(_table(models.Epoch))).mappings():
-        if row["vault"] in books:
-            books[row["vault"]].epochs[row["epoch"]] = lb.Epoch(**{f: row[f] for f in EPOCH_FIELDS})
+    for account in session.execute(select(table(models.Account))):
+        if account.vault in books:
+            books[account.vault].accounts[account.address] = account_from_row(account)
+    for epoch in session.execute(select(table(models.Epoch))):
+        if epoch.vault in books:
+            books[epoch.vault].epochs[epoch.epoch] = epoch_from_row(epoch)
     for book in books.values():
         book.restore_members()
     return books
 
 
-def persist(session: Session, books: Iterable[lb.VaultBook], *, everything: bool = False) -> None:
+def persist(session: Session, books: Iterable[VaultBook], *, everything: bool = False) -> None:
     """Write what changed in each book (or all of it) and clear the books' outboxes."""
     accounts: list[dict[str, Any]] = []
     epochs: list[dict[str, Any]] = []
@@ -204,26 +183,26 @@ def persist(session: Session, books: Iterable[lb.VaultBook], *, everything: bool
 # ---------------------------------------------------------------------------- rollback and rebuild
 def delete_after(session: Session, block: int) -> int:
     """Forget everything above `block` (a reorg); returns how many events went."""
-    e = _table(models.Event).c
-    result = session.execute(delete(_table(models.Event)).where(e.block_number > block))
+    e = table(models.Event).c
+    result = session.execute(delete(table(models.Event)).where(e.block_number > block))
     gone = getattr(result, "rowcount", 0) or 0
-    session.execute(delete(_table(models.Block)).where(_table(models.Block).c.number > block))
-    session.execute(delete(_table(models.Vault)).where(_table(models.Vault).c.created_block > block))
+    session.execute(delete(table(models.Block)).where(table(models.Block).c.number > block))
+    session.execute(delete(table(models.Vault)).where(table(models.Vault).c.created_block > block))
     return int(gone)
 
 
-def rebuild_projections(session: Session, factory: str | None) -> dict[str, lb.VaultBook]:
+def rebuild_projections(session: Session, factory: str | None) -> dict[str, VaultBook]:
     """Replay the stored events into fresh books and rewrite every projection from them."""
     for model in PROJECTIONS:
-        session.execute(delete(_table(model)))
-    books = lb.replay(load_events(session), factory)
+        session.execute(delete(table(model)))
+    books = replay(load_events(session), factory)
     persist(session, books.values(), everything=True)
     return books
 
 
 def stored_hashes(session: Session, below_or_at: int, limit: int) -> list[tuple[int, str]]:
     """The stored block hashes at or below a height, newest first."""
-    b = _table(models.Block).c
+    b = table(models.Block).c
     rows = session.execute(select(b.number, b.hash).where(b.number <= below_or_at)
                            .order_by(b.number.desc()).limit(limit))
     return [(r.number, r.hash) for r in rows]

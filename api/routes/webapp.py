@@ -25,6 +25,7 @@ from api.services.context import VaultContext, load_vault
 from cohort import manifest as mf
 from cohort.chain import connect
 from cohort.errors import ManifestError
+from cohort.onchain import SizeMode
 from cohort.vault import Vault
 
 router = APIRouter(prefix="/app", tags=["web app"], responses=ERRORS)
@@ -50,7 +51,9 @@ class SignalDraftIn(Schema):
     vault: Address
     token_in: Address
     token_out: Address
-    size_mode: int = Field(ge=0, le=1, description="0: a fraction of the vault's tokenIn; 1: of NAV.")
+    size_mode: int = Field(ge=min(SizeMode).value, le=max(SizeMode).value,
+                           description=f"{SizeMode.HOLDINGS.value}: a fraction of the vault's tokenIn; "
+                                       f"{SizeMode.NAV.value}: of NAV.")
     size_bps: int = Field(ge=1, le=10_000)
     limit_price: DecimalStr = Field(description="Least tokenOut per tokenIn, in whole tokens.")
     max_slippage_bps: int = Field(ge=0, le=10_000)

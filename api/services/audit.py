@@ -24,14 +24,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import models
 from api.indexer.decoder import checksum
-from api.indexer.store import ACCOUNT_FIELDS, BOOK_FIELDS, load_events
-from api.ledger import book as lb
-from api.ledger.book import ZERO_ADDRESS
+from api.ledger.book import VaultBook, replay
+from api.ledger.events import LogEvent
+from api.ledger.state import ZERO_ADDRESS
+from api.rows import ACCOUNT_FIELDS, BOOK_FIELDS, load_events
 from api.schemas.audit import Difference, EventOut, Reconciliation
 from api.schemas.common import Page
 from api.services.chain import Call, CallFailed, ChainReader, call_many, oracle_fn, vault_fn
 from api.services.context import Head, jsonable, load_head
 from cohort.errors import ChainUnavailable
+from cohort.onchain import EpochState, FeeState, Marks, RedeemRequest
 
 CSV_COLUMNS = ("id", "block_number", "block_hash", "timestamp", "tx_hash", "tx_index", "log_index", "address",
                "vault", "name", "args")
@@ -142,7 +144,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _fee_mints(events: list[lb.LogEvent], vault: str) -> int:
+def _fee_mints(events: list[LogEvent], vault: str) -> int:
     """Share mints that are not deposits, from the Transfer log alone."""
     mints = sum(int(ev.args["value"]) for ev in events if ev.name == "Transfer" and ev.address == vault
                 and ev.args["from"] == ZERO_ADDRESS)
@@ -160,7 +162,7 @@ def reconcile(session: Session, chain: ChainReader, factory: str | None, vault: 
     replayed: _Replay | None = None if memo is None else memo.get("reconciliation.replay")
     if replayed is None:
         events = load_events(session, vault)
-        replayed = _Replay(len(events), lb.replay(events, factory).get(vault), _fee_mints(events, vault))
+        replayed = _Replay(len(events), replay(events, factory).get(vault), _fee_mints(events, vault))
         if memo is not None:
             memo["reconciliation.replay"] = replayed
     book = replayed.book
@@ -185,7 +187,7 @@ def reconcile(session: Session, chain: ChainReader, factory: str | None, vault: 
 @dataclass(frozen=True)
 class _Replay:
     events: int
-    book: lb.VaultBook | None
+    book: VaultBook | None
     fee_mints: int
 
 
@@ -197,7 +199,7 @@ def _result(vault: str, head: Head, replayed: int, page: list[str], total: int, 
                           ok=not report.differences, differences=report.differences, compared=report.compared)
 
 
-def _check_projections(session: Session, book: lb.VaultBook, report: _Report, accounts: list[str],
+def _check_projections(session: Session, book: VaultBook, report: _Report, accounts: list[str],
                        whole: bool) -> None:
     """The indexer's stored books must equal a replay of the raw log (vault totals, and `accounts`)."""
     state = session.get(models.VaultState, book.address)
@@ -224,7 +226,7 @@ def _check_projections(session: Session, book: lb.VaultBook, report: _Report, ac
                          None if row is None else getattr(row, name), keep=False)
 
 
-def _check_chain(chain: ChainReader, book: lb.VaultBook, head: Head, accounts: list[str], report: _Report) -> None:
+def _check_chain(chain: ChainReader, book: VaultBook, head: Head, accounts: list[str], report: _Report) -> None:
     assert head.block_hash is not None
     v, base, config = book.address, book.asset, book.config
     oracle = config.get("oracle") or ""
@@ -254,14 +256,20 @@ def _check_chain(chain: ChainReader, book: lb.VaultBook, head: Head, accounts: l
     report.check("supply", "", book.supply, first(0))
     report.check("escrow", "", book.escrow, first(1))
     report.check("reserved_assets", "", book.reserved, first(2))
-    marks = first(3)
-    report.check("high_water_mark", "", book.high_water_mark, marks[0] if isinstance(marks, tuple) else marks)
-    report.check("drawdown_reference", "", book.drawdown_reference, marks[1] if isinstance(marks, tuple) else marks)
-    fee_state = first(5)
+    marks = value(3)
+    if isinstance(marks, tuple):
+        read = Marks.decode(marks)
+        report.check("high_water_mark", "", book.high_water_mark, read.high_water_mark)
+        report.check("drawdown_reference", "", book.drawdown_reference, read.drawdown_reference)
+    else:
+        report.check("high_water_mark", "", book.high_water_mark, marks)
+        report.check("drawdown_reference", "", book.drawdown_reference, marks)
+    fee_state = value(5)
     if isinstance(fee_state, tuple):
-        report.check("fee_recipient", "", config.get("feeRecipient"), _cs(fee_state[0]))
-        report.check("management_fee_bps", "", config.get("managementFeeBps"), fee_state[1])
-        report.check("performance_fee_bps", "", config.get("performanceFeeBps"), fee_state[2])
+        fees = FeeState.decode(fee_state)
+        report.check("fee_recipient", "", config.get("feeRecipient"), fees.recipient)
+        report.check("management_fee_bps", "", config.get("managementFeeBps"), fees.management_fee_bps)
+        report.check("performance_fee_bps", "", config.get("performanceFeeBps"), fees.performance_fee_bps)
     listed = first(6)
     report.check("listed_assets", "", sorted(config.get("listedAssets", [])),
                  sorted(_cs(a) for a in listed) if isinstance(listed, list | tuple) else listed)
@@ -270,12 +278,13 @@ def _check_chain(chain: ChainReader, book: lb.VaultBook, head: Head, accounts: l
         report.check("holdings", t, book.holdings.get(t, 0), first(i))
         i += 1
     for e in epochs:
-        ep, st = book.epochs[e], first(i)
+        ep, st = book.epochs[e], value(i)
         if isinstance(st, tuple):
-            report.check("epoch.units", str(e), ep.units, st[0])
-            report.check("epoch.escrow", str(e), ep.escrow, st[1])
-            report.check("epoch.remaining_ray", str(e), ep.remaining_ray, st[2])
-            report.check("epoch.assets_per_unit_ray", str(e), ep.assets_per_unit_ray, st[4])
+            epoch = EpochState.decode(st)
+            report.check("epoch.units", str(e), ep.units, epoch.units)
+            report.check("epoch.escrow", str(e), ep.escrow, epoch.escrow)
+            report.check("epoch.remaining_ray", str(e), ep.remaining_ray, epoch.remaining_ray)
+            report.check("epoch.assets_per_unit_ray", str(e), ep.assets_per_unit_ray, epoch.assets_per_unit_ray)
         else:
             report.check("epoch", str(e), "state", st)
         i += 1
@@ -294,8 +303,10 @@ def _check_chain(chain: ChainReader, book: lb.VaultBook, head: Head, accounts: l
         request = value(i + 1)
         claimable_shares, claimable_assets = acc.claimable(book.epochs)
         mine = [acc.request_epoch, acc.request_units, acc.pending(book.epochs), claimable_shares, claimable_assets]
-        report.check("account.redeem_request", a, mine, list(request) if isinstance(request, tuple) else request,
-                     keep=False)
+        if isinstance(request, tuple):
+            r = RedeemRequest.decode(request)
+            request = [r.epoch, r.requested, r.pending, r.claimable_shares, r.claimable_assets]
+        report.check("account.redeem_request", a, mine, request, keep=False)
         i += 2
 
 

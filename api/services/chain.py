@@ -21,7 +21,7 @@ from api.ledger.math import price_per_share, to_assets
 from cohort.abi import AbiFunction, functions
 from cohort.artifacts import project_artifact
 from cohort.errors import ChainUnavailable
-from cohort.vault import vault_abi
+from cohort.onchain import Marks, PendingFeeShares, vault_abi
 
 
 @cache
@@ -138,10 +138,11 @@ class ChainReader:
             quoted = out[6]
             for i, (token, _amount) in enumerate(held):
                 values[token] = None if isinstance(quoted, CallFailed) else int(quoted[0][i])
-        marks = out[4][0]
+        pending, marks = PendingFeeShares.decode(out[2]), Marks.decode(out[4])
         snap = VaultSnapshot(source="chain", block_hash=block_hash, nav=int(out[0][0]), supply=int(out[1][0]),
-                             pending_management=int(out[2][0]), pending_performance=int(out[2][1]),
-                             price_per_share=int(out[3][0]), high_water_mark=int(marks[0]),
+                             pending_management=pending.management_shares,
+                             pending_performance=pending.performance_shares,
+                             price_per_share=int(out[3][0]), high_water_mark=marks.high_water_mark,
                              reserved=int(out[5][0]), holding_values=values)
         with self._lock:
             self._cache[key] = snap

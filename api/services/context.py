@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from api import models
 from api.errors import NotFound
-from api.indexer.store import ACCOUNT_FIELDS, BOOK_FIELDS, EPOCH_FIELDS
-from api.ledger import book as lb
+from api.ledger.state import Account, Epoch
+from api.rows import ACCOUNT_FIELDS, BOOK_FIELDS, EPOCH_FIELDS, account_from_row, epoch_from_row
 from api.schemas.common import TokenOut
 from api.services.chain import ChainReader, VaultSnapshot, events_snapshot
 from cohort.errors import ChainUnavailable
@@ -174,28 +174,24 @@ def vault_exists(session: Session, address: str) -> bool:
     return session.get(models.Vault, address) is not None
 
 
-def load_epochs(session: Session, vault: str, numbers: set[int] | None = None) -> dict[int, lb.Epoch]:
+def load_epochs(session: Session, vault: str, numbers: set[int] | None = None) -> dict[int, Epoch]:
     if numbers is not None and len(numbers) == 1:  # one investor's request: the hot path
         (number,) = numbers
         row = session.connection().execute(_EPOCH, {"vault": vault, "epoch": number}).first()
-        return {} if row is None else {number: lb.Epoch(*row)}
+        return {} if row is None else {number: Epoch(*row)}
     query = select(models.Epoch).where(models.Epoch.vault == vault)
     if numbers is not None:
         if not numbers:
             return {}
         query = query.where(models.Epoch.epoch.in_(numbers))
-    return {row.epoch: lb.Epoch(**{f: getattr(row, f) for f in EPOCH_FIELDS}) for row in session.scalars(query)}
+    return {row.epoch: epoch_from_row(row) for row in session.scalars(query)}
 
 
-def to_account(row: models.Account) -> lb.Account:
-    return lb.Account(**{f: getattr(row, f) for f in ACCOUNT_FIELDS})
-
-
-def load_account(session: Session, vault: str, address: str) -> lb.Account | None:
+def load_account(session: Session, vault: str, address: str) -> Account | None:
     row = session.connection().execute(_ACCOUNT, {"vault": vault, "address": address}).first()
-    return None if row is None else lb.Account(*row)
+    return None if row is None else Account(*row)
 
 
-def load_accounts(session: Session, vault: str) -> list[lb.Account]:
+def load_accounts(session: Session, vault: str) -> list[Account]:
     rows = session.scalars(select(models.Account).where(models.Account.vault == vault))
-    return [to_account(r) for r in rows]
+    return [account_from_row(r) for r in rows]

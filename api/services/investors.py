@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from api import models
 from api.errors import NotFound
-from api.ledger import book as lb
 from api.ledger.math import price
+from api.ledger.state import Account
 from api.schemas.common import Page, TokenOut
 from api.schemas.investors import (
     AccountFigures,
@@ -46,7 +46,7 @@ def figures_out(f: Figures) -> AccountFigures:
         shares_received=str(f.shares_in), shares_sent=str(f.shares_out), first_block=f.first_block)
 
 
-def account_figures(session: Session, ctx: VaultContext, acc: lb.Account) -> Figures:
+def account_figures(session: Session, ctx: VaultContext, acc: Account) -> Figures:
     epochs = load_epochs(session, ctx.address, {acc.request_epoch} if acc.request_units else set())
     return figures(acc, epochs, ctx.fee_index, ctx.supply, ctx.snapshot)
 
@@ -88,7 +88,7 @@ _HISTORY = (select(_P.block_number, _P.log_index, _P.position)
             .order_by(_P.block_number, _P.log_index))  # built once: the MAM view's hot path
 
 
-def tickets(session: Session, ctx: VaultContext, acc: lb.Account, limit: int, offset: int) -> Page[Ticket]:
+def tickets(session: Session, ctx: VaultContext, acc: Account, limit: int, offset: int) -> Page[Ticket]:
     """A ticket for every trade after the investor joined (their first non-zero position)."""
     if acc.first_block is None or acc.first_log_index is None:
         return Page[Ticket](items=[], total=0, limit=limit, offset=offset)
@@ -109,7 +109,7 @@ def tickets(session: Session, ctx: VaultContext, acc: lb.Account, limit: int, of
     return Page[Ticket](items=items, total=len(since), limit=limit, offset=offset)
 
 
-def _account_or_404(session: Session, ctx: VaultContext, investor: str) -> lb.Account:
+def _account_or_404(session: Session, ctx: VaultContext, investor: str) -> Account:
     acc = load_account(session, ctx.address, investor)
     if acc is None:
         block = ctx.head.block_number

@@ -10,7 +10,7 @@ Definitions (amounts in the vault's asset units, shares in share units):
 - realised P&L: at each settlement, assets received - the cost released (average cost);
   unrealised P&L = position value - remaining cost basis; total = realised + unrealised
   (= equity - net deposits when no shares moved between wallets);
-- fees borne: the investor's share of every fee mint's dilution (see api.ledger.book);
+- fees borne: the investor's share of every fee mint's dilution (see api.ledger.costs);
 - a ticket is the investor's slice of one trade: position / supply at the trade, times the
   trade's amounts (rounded down), at the trade's own execution price.
 """
@@ -21,8 +21,8 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api.ledger.book import Account, Epoch
 from api.ledger.math import pro_rata, ratio
+from api.ledger.state import Account, Epoch
 from api.services.chain import VaultSnapshot
 
 

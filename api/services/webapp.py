@@ -25,9 +25,10 @@ from cohort import signals
 from cohort.artifacts import abi_of, project_artifact
 from cohort.chain import chain_now
 from cohort.manifest import Manifest
+from cohort.onchain import RedeemRequest, vault_abi
 from cohort.tx import call
 from cohort.uniswap import encode_v3_path
-from cohort.vault import Vault, vault_abi
+from cohort.vault import Vault
 
 WAD = 10**18
 BPS = 10_000
@@ -118,13 +119,13 @@ def equity_curve(w3: Web3, vault: str, investor: str, blocks: Iterable[int]) -> 
     out = []
     for block in sorted(set(blocks)):
         shares = int(call(v.fn.balanceOf(investor), block=block))
-        req = v.fn.redeemRequestOf(investor).call(block_identifier=block)
-        position = shares + int(req[2])
+        req = RedeemRequest.from_call(v.fn.redeemRequestOf(investor).call(block_identifier=block))
+        position = shares + req.pending
         value = int(v.fn.convertToAssets(position).call(block_identifier=block)) if position else 0
         ts = int(w3.eth.get_block(block)["timestamp"])
         out.append({"block_number": block, "timestamp": ts, "position_shares": str(position),
-                    "value": str(value), "claimable_assets": str(int(req[4])),
-                    "equity": str(value + int(req[4]))})
+                    "value": str(value), "claimable_assets": str(req.claimable_assets),
+                    "equity": str(value + req.claimable_assets)})
     return out
 
 

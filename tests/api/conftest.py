@@ -19,12 +19,12 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from api.db import downgrade, make_engine, migrate
-from api.indexer import Indexer
+from api.indexer.runner import Indexer
 from api.main import create_app
 from api.settings import Settings
 from cohort import manifest as mf
-from cohort.chain import DevChain
-from cohort.devstack import Anvil
+from cohort.dev.anvil import DevChain
+from cohort.dev.stack import Anvil
 from tests.api.scenario import Scenario, build_scenario
 from tests.conftest import Roles
 

@@ -21,9 +21,10 @@ from typing import Any
 
 from web3 import Web3
 
-from cohort import devnet, protocol
 from cohort import manifest as mf
-from cohort.chain import DevChain
+from cohort import protocol
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
 from cohort.tx import call, transact
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from cohort.devstack import Anvil
+from cohort.dev.stack import Anvil
 from tests.api.scenario import Scenario
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cohort.devstack import Anvil, api_process, free_port
+from cohort.dev.stack import Anvil, api_process, free_port
 from tests.api.conftest import MakeHarness
 from tests.api.scenario import Scenario
 
@@ -51,10 +51,13 @@ values = [{people}]
 "path.vault" = {{ dictionary = "vaults", probability = 0.7 }}
 "path.investor" = {{ dictionary = "investors", probability = 0.7 }}
 """)
+    # One worker: with two, schemathesis parses source in two threads at once, which trips
+    # CPython 3.11.7's shared AST recursion counter now and then ("SystemError: AST constructor
+    # recursion depth mismatch", fixed in later 3.11 releases) and made this test flaky.
     result = subprocess.run(
         [str(ST), "run", f"{served}/openapi.json", "--checks", "not_a_server_error,response_schema_conformance",
          "--max-examples", "15", "--phases", "examples,coverage,fuzzing", "--seed", "7",
-         "--generation-database", "none", "--workers", "2", "--request-timeout", "30", "--no-color"],
+         "--generation-database", "none", "--workers", "1", "--request-timeout", "30", "--no-color"],
         cwd=tmp_path, capture_output=True, text=True, timeout=240)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]

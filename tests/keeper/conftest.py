@@ -21,7 +21,7 @@ from web3 import Web3
 
 from cohort import signals
 from cohort.accounts import dev_account
-from cohort.devstack import Anvil, Child, free_port, keeper_process, private_key_of
+from cohort.dev.stack import Anvil, Child, free_port, keeper_process, private_key_of
 from cohort.vault import Vault
 from keeper.service import Keeper, build_keeper
 from keeper.settings import KeeperSettings, load_settings

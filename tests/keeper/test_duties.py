@@ -12,7 +12,7 @@ import pytest
 from web3 import Web3
 
 from cohort import protocol
-from cohort.chain import DevChain
+from cohort.dev.anvil import DevChain
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault
 from tests.helpers import Market, SignalBook, deposit

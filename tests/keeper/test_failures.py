@@ -10,7 +10,7 @@ from web3 import Web3
 
 from cohort import protocol
 from cohort.accounts import dev_account
-from cohort.chain import DevChain
+from cohort.dev.anvil import DevChain
 from cohort.tx import transact
 from cohort.vault import Vault
 from keeper import policy

@@ -13,7 +13,7 @@ from web3 import Web3
 
 from cohort import signals
 from cohort.accounts import dev_account
-from cohort.chain import DevChain
+from cohort.dev.anvil import DevChain
 from cohort.signals import SECP256K1_N
 from tests.conftest import Roles
 from tests.helpers import SignalBook

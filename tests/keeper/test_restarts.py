@@ -11,10 +11,11 @@ from pathlib import Path
 import httpx
 from web3 import Web3
 
-from cohort import devnet, protocol
+from cohort import protocol
 from cohort.accounts import dev_account
-from cohort.chain import DevChain
-from cohort.devstack import Anvil
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
+from cohort.dev.stack import Anvil
 from cohort.vault import Vault
 from keeper.cli import main as keeper_cli
 from keeper.store import Store

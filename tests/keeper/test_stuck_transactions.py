@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from web3 import Web3
 
-from cohort.chain import DevChain
+from cohort.dev.anvil import DevChain
 from cohort.vault import Vault
 from tests.conftest import Roles
 from tests.helpers import SignalBook

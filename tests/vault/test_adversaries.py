@@ -14,11 +14,11 @@ from fractions import Fraction
 import pytest
 from web3 import Web3
 
-from cohort import devnet
 from cohort import manifest as mf
 from cohort.artifacts import project_artifact
-from cohort.chain import DevChain
 from cohort.deploy import at, deploy
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
 from cohort.protocol import RiskLimits, VaultConfig, v2_route
 from cohort.tx import call, transact
 from cohort.uniswap import create_v2_pair, create_v3_pool, encode_v2_path

@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 
-from cohort import devnet
 from cohort import manifest as mf
-from cohort.chain import DevChain
 from cohort.deploy import at
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
 from cohort.protocol import VaultConfig
 from cohort.tx import call, transact
 from cohort.vault import Vault

@@ -10,8 +10,8 @@ from web3 import Web3
 
 from cohort import manifest as mf
 from cohort.artifacts import project_artifact
-from cohort.chain import DevChain
 from cohort.deploy import at, deploy
+from cohort.dev.anvil import DevChain
 from cohort.protocol import VaultConfig, vault_params
 from cohort.tx import call, transact
 from cohort.vault import Vault

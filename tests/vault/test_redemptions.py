@@ -8,11 +8,11 @@ import random
 from eth_utils import function_signature_to_4byte_selector as selector
 from web3 import Web3
 
-from cohort import devnet
 from cohort import manifest as mf
 from cohort.artifacts import project_artifact
-from cohort.chain import DevChain
 from cohort.deploy import deploy
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
 from cohort.protocol import VaultConfig
 from cohort.tx import call, transact
 from cohort.vault import Vault

@@ -10,8 +10,8 @@ import pytest
 from web3 import Web3
 
 from cohort import manifest as mf
-from cohort.chain import DevChain
 from cohort.deploy import at
+from cohort.dev.anvil import DevChain
 from cohort.protocol import RiskLimits
 from cohort.tx import call, transact
 from cohort.uniswap import encode_v3_path

@@ -10,12 +10,13 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from cohort import devnet, signals
 from cohort import manifest as mf
+from cohort import signals
 from cohort.accounts import dev_account
 from cohort.artifacts import project_artifact
-from cohort.chain import DevChain
 from cohort.deploy import deploy
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
 from cohort.protocol import RiskLimits, VaultConfig, two_hop_path, v2_route
 from cohort.tx import call, transact
 from cohort.vault import Vault

@@ -26,7 +26,7 @@ from web3 import Web3
 from api.main import create_app
 from api.settings import Settings
 from cohort import manifest as mf
-from cohort.devstack import Anvil, free_port
+from cohort.dev.stack import Anvil, free_port
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault
 from tests.keeper.conftest import ThreadKeeper, base_settings, start_thread_keeper

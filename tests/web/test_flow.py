@@ -12,12 +12,12 @@ import httpx
 from playwright.sync_api import Page, expect
 from web3 import Web3
 
-from cohort import devnet
 from cohort import manifest as mf
 from cohort.accounts import dev_account
-from cohort.chain import DevChain
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
+from cohort.dev.market import Market
 from cohort.errors import ContractRevert
-from cohort.market import Market
 from cohort.tx import call
 from cohort.units import format_price
 from cohort.vault import Vault

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.indexer import Indexer
 from api.indexer.batching import BatchPolicy, looks_like_limit
-from cohort.devstack import Anvil
+from api.indexer.runner import Indexer
+from cohort.dev.stack import Anvil
 from tests.api.conftest import MakeHarness, api_dump
 from tests.api.scenario import Scenario
 

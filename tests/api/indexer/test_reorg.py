@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from cohort import devnet, protocol
 from cohort import manifest as mf
+from cohort import protocol
 from cohort.accounts import dev_account
-from cohort.chain import DevChain
-from cohort.devstack import Anvil
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
+from cohort.dev.stack import Anvil
 from cohort.tx import transact
 from cohort.vault import MAX_UINT256, Vault
 from tests.api.conftest import Harness, api_dump, harness

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from api import models
 from api.errors import IndexerError
-from api.indexer import Indexer
-from cohort.chain import DevChain
+from api.indexer.runner import Indexer
+from cohort.dev.anvil import DevChain
 from tests.api.conftest import MakeHarness, api_dump
 from tests.api.scenario import Scenario
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from api.ledger.book import ZERO_ADDRESS, VaultBook, replay
+from api.ledger.book import VaultBook, replay
 from api.ledger.events import LogEvent
 from api.ledger.math import FEE_INDEX_SCALE, RAY
+from api.ledger.state import ZERO_ADDRESS
 
 VAULT = "0x" + "aa" * 20
 BASE = "0x" + "bb" * 20

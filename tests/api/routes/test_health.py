@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from api.main import create_app
-from cohort.chain import DevChain
-from cohort.devstack import free_port
+from cohort.dev.anvil import DevChain
+from cohort.dev.stack import free_port
 from tests.api.conftest import MakeHarness, TestClient
 from tests.api.scenario import Scenario
 

@@ -27,8 +27,10 @@ from typing import Any, TypeVar
 import httpx
 from web3 import Web3
 
+from cohort.accounts import DEV_ACCOUNTS, DEV_MNEMONIC
 from cohort.artifacts import NODE_MODULES, REPO_ROOT
-from cohort.chain import DEV_ACCOUNTS, DEV_MNEMONIC, DEVNET_CHAIN_ID, connect, pid_alive, rpc_alive
+from cohort.chain import DEVNET_CHAIN_ID, connect, rpc_alive
+from cohort.dev.anvil import pid_alive
 from cohort.errors import ChainUnavailable, CohortError
 
 T = TypeVar("T")

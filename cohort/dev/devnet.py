@@ -18,8 +18,8 @@ from web3.contract import Contract
 
 from cohort import manifest as mf
 from cohort.artifacts import project_artifact, uniswap_artifact
-from cohort.chain import DevChain
 from cohort.deploy import at, deploy, has_code
+from cohort.dev.anvil import DevChain
 from cohort.tx import call, transact
 from cohort.uniswap import (
     UniswapV2,

@@ -10,7 +10,7 @@ position), checked and topped up until the spot price is within a tolerance of t
     market.swap("USDC", "WETH", 100_000 * 10**6)
     market.spot_price("WETH")       # Decimal USDC per WETH
 
-The whale is a devnet dev account; `cohort.devnet.fund` mints (or wraps) what it swaps.
+The whale is a devnet dev account; `cohort.dev.devnet.fund` mints (or wraps) what it swaps.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from fractions import Fraction
 
 from web3 import Web3
 
-from cohort import devnet
 from cohort import manifest as mf
 from cohort.accounts import dev_account
-from cohort.chain import DevChain
 from cohort.deploy import at
+from cohort.dev import devnet
+from cohort.dev.anvil import DevChain
 from cohort.errors import CohortError
 from cohort.tx import call, transact
 from cohort.uniswap import MAX_UINT256, Q96, UniswapV3, price_from_sqrt_x96

@@ -7,13 +7,26 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {ICohortVault, AssetListing, EpochState, RiskLimits, VaultParams} from "./interfaces/ICohortVault.sol";
+import {
+    ICohortVault,
+    AssetListing,
+    EpochState,
+    RiskLimits,
+    VaultParams,
+    CohortAlreadyInitialized,
+    CohortNotDelegated,
+    CohortNotPendingOwner,
+    OwnershipTransferStarted,
+    OwnershipTransferred
+} from "./interfaces/ICohortVault.sol";
 import {ICohortVaultAdmin} from "./interfaces/ICohortVaultAdmin.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {Accounting} from "./libraries/Accounting.sol";
 import {BPS, WAD} from "./libraries/Constants.sol";
 import {Redemptions} from "./libraries/Redemptions.sol";
+import {Roles} from "./libraries/Roles.sol";
 import {SignalLib} from "./libraries/SignalLib.sol";
+import {SignalRules} from "./libraries/SignalRules.sol";
 import {Swaps} from "./libraries/Swaps.sol";
 import {Timelock} from "./libraries/Timelock.sol";
 import {VaultConfig} from "./libraries/VaultConfig.sol";
@@ -30,6 +43,8 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     using SafeCast for uint256;
     using Accounting for VaultStorage.Layout;
     using Redemptions for VaultStorage.Layout;
+    using Roles for VaultStorage.Layout;
+    using SignalRules for VaultStorage.Layout;
     using Swaps for VaultStorage.Layout;
     using VaultConfig for VaultStorage.Layout;
 
@@ -45,7 +60,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     }
 
     modifier onlyOwner() {
-        if (msg.sender != VaultStorage.layout().owner) revert CohortNotOwner(msg.sender);
+        VaultStorage.layout().checkOwner();
         _;
     }
 
@@ -195,8 +210,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     /// @inheritdoc ICohortVaultAdmin
     function setPaused(bool paused_) external onlyDelegated {
         VaultStorage.Layout storage $ = VaultStorage.layout();
-        bool isOwner = msg.sender == $.owner;
-        if (!isOwner && (msg.sender != $.guardian || !paused_)) revert ICohortVault.CohortNotGuardian(msg.sender);
+        $.checkPauser(paused_);
         $.risk.paused = paused_;
         emit ICohortVault.PausedSet(paused_);
     }
@@ -204,7 +218,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     /// @inheritdoc ICohortVaultAdmin
     function revokePendingChange(bytes32 id) external onlyDelegated {
         VaultStorage.Layout storage $ = VaultStorage.layout();
-        if (msg.sender != $.owner && msg.sender != $.guardian) revert ICohortVault.CohortNotGuardian(msg.sender);
+        $.checkOwnerOrGuardian();
         if ($.pendingChanges[id] == 0) revert ICohortVault.CohortNoPendingChange(id);
         delete $.pendingChanges[id];
         emit ICohortVault.ChangeRevoked(id);
@@ -213,13 +227,13 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     /// @inheritdoc ICohortVaultAdmin
     function invalidateNonces(uint256 wordPos, uint256 mask) external onlyDelegated {
         VaultStorage.Layout storage $ = VaultStorage.layout();
-        if (msg.sender != $.manager) revert ICohortVault.CohortNotManager(msg.sender);
-        $.nonceBitmap[wordPos] |= mask;
-        emit ICohortVault.NoncesInvalidated(wordPos, mask);
+        $.checkManager();
+        $.invalidateNonces(wordPos, mask);
     }
 
     // ================================================================ risk operations
 
+    /// @dev Accounting.nav bound to the stored oracle and base asset (the vault binds its immutables).
     function _nav(VaultStorage.Layout storage $, uint8 mode) private view returns (uint256 nav, bool healthy) {
         return $.nav(IPriceOracle($.oracle), $.base, mode);
     }
@@ -242,17 +256,11 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
         maturesAt = vault.epochMaturesAt(epoch);
         due = block.timestamp >= maturesAt;
         (uint256 nav,) = _nav($, Accounting.VIEW);
-        uint256 supply = _supply();
-        (uint256 management, uint256 performance,,) = $.computeFees(nav, supply);
-        supply += management + performance;
+        uint256 supply = $.supplyWithFees(nav, _supply());
         uint256 escrow = $.epochs[epoch].escrow;
         uint256 value = Accounting.toAssets(escrow, nav, supply, Math.Rounding.Floor);
-        VaultStorage.Gate memory g = $.gate;
-        uint256 budget = escrow == supply
-            ? value // no gate when every share is redeeming
-            : block.timestamp >= g.windowStart + vault.epochLength()
-                ? Accounting.gateAllowance(nav, $.queue.gateBps)
-                : g.remaining;
+        uint256 budget = value;
+        if (Redemptions.isGated(escrow, supply)) (budget,) = $.gateRemaining(nav, vault.epochLength());
         assetsNeeded = Math.min(value, budget);
     }
 
@@ -263,9 +271,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     function unwindForRedemptions() external onlyDelegated nonReentrant {
         VaultStorage.Layout storage $ = VaultStorage.layout();
         (bool due,, uint256 needed, uint256 baseFree, uint256 maturesAt) = redemptionStatus();
-        if (!$.keepers[msg.sender] && (!due || block.timestamp < maturesAt + Redemptions.SETTLE_GRACE)) {
-            revert ICohortVault.CohortNotKeeper(msg.sender);
-        }
+        $.checkKeeperOrOverdue(due, maturesAt);
         if (!due || needed <= baseFree) revert ICohortVault.CohortNoUnwindNeeded();
         (uint256 nav,) = _nav($, Accounting.TRADE);
         uint256 fraction =
@@ -409,7 +415,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
 
     /// @inheritdoc ICohortVaultAdmin
     function nonceUsed(uint256 nonce) external view returns (bool) {
-        return VaultStorage.layout().nonceBitmap[nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+        return VaultStorage.layout().nonceUsed(nonce);
     }
 
     function pendingChange(bytes32 id) external view returns (uint256) {

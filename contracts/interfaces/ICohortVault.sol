@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IPriceOracle} from "./IPriceOracle.sol";
 import {TradeSignal} from "../libraries/SignalLib.sol";
 
 /// @notice A non-base asset a vault may hold, with the route that sells it for the base asset
@@ -54,6 +55,23 @@ struct EpochState {
     uint64 next; // next epoch with requests (0: none yet)
     uint256 assetsPerUnitRay; // assets reserved per requested share, cumulative, times 1e27
 }
+
+// ---------------------------------------------------------------------- errors and events
+// Every Cohort error and event is declared in this file, once. Those in ICohortVault below are on
+// CohortVault's ABI; the ones here are raised only by the admin module's ownership and
+// initialisation, so they sit on the ABI of the contracts that use them (file level).
+
+/// @notice The caller is not the vault's owner.
+error CohortNotOwner(address caller);
+/// @notice The caller is not the owner-to-be of a two-step ownership transfer.
+error CohortNotPendingOwner(address caller);
+/// @notice initialize() ran before.
+error CohortAlreadyInitialized();
+/// @notice A write was sent to the admin module itself instead of through a vault.
+error CohortNotDelegated();
+
+event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
+event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
 
 /// @title ICohortVault
 /// @notice A pooled trading vault: ERC-4626 deposits at NAV, ERC-7540 notice-period redemptions,
@@ -171,12 +189,40 @@ interface ICohortVault {
     /// @notice A queued change was not applied within Timelock.GRACE of `validAt`; it is queued afresh.
     event ChangeExpired(bytes32 indexed id, uint256 validAt);
 
+    // ------------------------------------------------------------------ set at construction
+    /// @notice The price oracle (Uniswap V3 TWAPs behind IPriceOracle).
+    function oracle() external view returns (IPriceOracle);
+
+    /// @notice The CohortVaultAdmin module the fallback delegates to (ICohortVaultAdmin).
+    function admin() external view returns (address);
+
+    /// @notice When epoch 1 opened (the vault's deployment).
+    function epochStart() external view returns (uint256);
+
+    /// @notice After an epoch has been matured this long, anyone may unwind for it and settle it.
+    function SETTLE_GRACE() external view returns (uint256);
+
+    // ------------------------------------------------------------------ valuation
+    /// @notice Price per share now, net of the fees an accrual would mint (1e18 = one asset per
+    /// share). Reverts, like totalAssets(), when a held asset cannot be priced.
+    function pricePerShare() external view returns (uint256);
+
+    /// @notice NAV and whether every oracle answered within the deviation bound; never reverts
+    /// (an asset that cannot be priced is left out and `healthy` is false).
+    function valuation() external view returns (uint256 nav, bool healthy);
+
     // ------------------------------------------------------------------ fees
     /// @notice Crystallises management and performance fees now (anyone may call).
     function accrueFees() external;
 
     /// @notice Fee shares that an accrual now would mint.
     function pendingFeeShares() external view returns (uint256 managementShares, uint256 performanceShares);
+
+    /// @notice Sets the fee rates (owner). Fees accrue first; a rise waits behind the timelock.
+    function setFees(uint16 managementFeeBps, uint16 performanceFeeBps) external;
+
+    /// @notice Sets the fee recipient (owner); fees due so far go to the previous one.
+    function setFeeRecipient(address recipient) external;
 
     // ------------------------------------------------------------------ redemptions (beyond ERC-7540)
     /// @notice Returns the unsettled part of `controller`'s request to `controller` (controller or operator).

@@ -11,27 +11,27 @@ import {VaultStorage} from "../libraries/VaultStorage.sol";
 /// vault's timelock: the first call records the change (ChangeSubmitted), the same call once
 /// the timelock has passed applies it.
 interface ICohortVaultAdmin {
-    error CohortNotOwner(address caller);
-    error CohortNotPendingOwner(address caller);
-    error CohortAlreadyInitialized();
-    error CohortNotDelegated();
-
-    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    // Errors and events: ICohortVault.sol.
 
     /// @notice Sets every parameter; called once, by the vault's constructor.
     function initialize(VaultParams calldata params) external;
 
     // ---------------------------------------------------------------- ownership (two steps)
+    /// @notice The vault's owner (governance).
     function owner() external view returns (address);
+    /// @notice The owner-to-be, until it calls acceptOwnership (zero: none).
     function pendingOwner() external view returns (address);
+    /// @notice Starts a transfer of ownership to `newOwner` (owner).
     function transferOwnership(address newOwner) external;
+    /// @notice Completes the transfer (the pending owner).
     function acceptOwnership() external;
 
     // ---------------------------------------------------------------- governance
     /// @notice Replaces the manager (owner; always behind the timelock).
     function setManager(address manager) external;
+    /// @notice Sets the guardian, who may pause and revoke queued changes (owner; at once).
     function setGuardian(address guardian) external;
+    /// @notice Allows or disallows a keeper (owner; at once).
     function setKeeper(address keeper, bool allowed) external;
     /// @notice Allows (behind the timelock) or disallows (at once) a swap adapter.
     function setAdapter(address adapter, bool allowed) external;
@@ -41,6 +41,7 @@ interface ICohortVaultAdmin {
     function delistAsset(address asset) external;
     /// @notice Sets the risk limits; loosening any of them waits behind the timelock.
     function setRiskLimits(RiskLimits calldata limits) external;
+    /// @notice Sets the deposit cap (on NAV) and the minimum deposit (owner; at once).
     function setDepositLimits(uint128 depositCap, uint128 minDeposit) external;
     /// @notice Sets the notice period and gate; a longer notice or a tighter gate waits.
     function setRedemptionParams(uint32 noticePeriod, uint16 gateBps) external;
@@ -82,21 +83,38 @@ interface ICohortVaultAdmin {
     function lossBudget() external view returns (uint256 used, uint256 capacity);
 
     // ---------------------------------------------------------------- reads
+    // The structs are the stored ones (VaultStorage documents every field); their ABI shape is
+    // what the SDK decodes.
+
+    /// @notice Signs trade signals.
     function manager() external view returns (address);
+    /// @notice May pause and revoke queued changes.
     function guardian() external view returns (address);
+    /// @notice Whether `account` may relay signals and run keeper duties.
     function isKeeper(address account) external view returns (bool);
+    /// @notice Whether signals and exit routes may use the swap adapter `adapter`.
     function isAdapter(address adapter) external view returns (bool);
+    /// @notice Fee recipient, rates (bps) and the time of the last accrual that advanced the clock.
     function feeState() external view returns (VaultStorage.FeeState memory);
+    /// @notice High-water mark and the breaker's reference, as prices per share (1e18 = one asset).
     function marks() external view returns (VaultStorage.Marks memory);
+    /// @notice The risk limits, and whether the vault is paused and risk-off.
     function riskState() external view returns (VaultStorage.RiskState memory);
+    /// @notice Deposit cap (on NAV) and minimum deposit.
     function depositLimits() external view returns (VaultStorage.Limits memory);
+    /// @notice Oldest and latest epochs with requests, notice period, gate (bps) and timelock.
     function queueState() external view returns (VaultStorage.Queue memory);
+    /// @notice Start of the current gate window and what it may still pay.
     function gateState() external view returns (VaultStorage.Gate memory);
+    /// @notice The vault's tracked holdings of `token` (changed only by measured transfers).
     function holdings(address token) external view returns (uint256);
+    /// @notice The listed non-base assets.
     function listedAssets() external view returns (address[] memory);
+    /// @notice The route that sells `asset` for the base asset.
     function exitRoute(address asset) external view returns (address adapter, bytes memory path);
     /// @notice Base asset set aside for settled, unclaimed redemptions (not part of NAV).
     function reservedAssets() external view returns (uint256);
+    /// @notice A redemption epoch's figures (see EpochState).
     function epochState(uint256 epoch) external view returns (EpochState memory);
     /// @notice `controller`'s request: its epoch, shares requested, still pending, and claimable.
     function redeemRequestOf(address controller)
@@ -105,6 +123,7 @@ interface ICohortVaultAdmin {
         returns (uint256 epoch, uint256 requested, uint256 pending, uint256 claimableShares, uint256 claimableAssets);
     /// @notice True when `nonce` has been used or invalidated.
     function nonceUsed(uint256 nonce) external view returns (bool);
+    /// @notice When the queued change `id` (keccak256 of its call) becomes valid (zero: none).
     function pendingChange(bytes32 id) external view returns (uint256 validAt);
     /// @notice keccak256 of the EIP-712 type string of TradeSignal (see SignalLib).
     function tradeSignalTypehash() external pure returns (bytes32);

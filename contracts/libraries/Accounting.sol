@@ -178,6 +178,29 @@ library Accounting {
         }
     }
 
+    /// @notice Books an accrual whose fee shares the caller mints: restarts the fee clock unless
+    /// `advance` is false (a management fee too small to mint), and moves the high-water mark to
+    /// `hwm`; the breaker's reference follows every new high-water mark.
+    function bookAccrual(VaultStorage.Layout storage $, uint256 hwm, bool advance) internal {
+        if (advance) $.fee.lastAccrual = uint64(block.timestamp);
+        VaultStorage.Marks memory m = $.marks;
+        if (hwm != m.highWaterMark) {
+            uint128 h = hwm.toUint128();
+            $.marks = VaultStorage.Marks(h, h > m.drawdownReference ? h : m.drawdownReference);
+        }
+    }
+
+    /// @notice `supply` plus the fee shares an accrual at `navAmount` would mint now: the supply
+    /// that every preview, conversion and status read-out prices with.
+    function supplyWithFees(VaultStorage.Layout storage $, uint256 navAmount, uint256 supply)
+        internal
+        view
+        returns (uint256)
+    {
+        (uint256 management, uint256 performance,,) = computeFees($, navAmount, supply);
+        return supply + management + performance;
+    }
+
     /// @notice The breaker trips when the price per share is below this.
     function breakerThreshold(VaultStorage.Layout storage $) internal view returns (uint256) {
         return uint256($.marks.drawdownReference).mulDiv(BPS - $.risk.drawdownBps, BPS);
@@ -230,10 +253,5 @@ library Accounting {
         if (window > l.window) return (l.current, 0, window); // the next window: current became previous
         if (window < l.window) return (uint256(l.previous) + l.current, 0, window);
         return (l.previous, l.current, window);
-    }
-
-    /// @notice What one gate window may pay: gateBps of NAV, rounded up so a wei-sized NAV still pays.
-    function gateAllowance(uint256 navAmount, uint16 gateBps) internal pure returns (uint256) {
-        return navAmount.mulDiv(gateBps, BPS, Math.Rounding.Ceil);
     }
 }

@@ -118,7 +118,8 @@ class Manifest(_Model):
             if info.address.lower() == label_or_address.lower():
                 return info
         raise ManifestError(f"vault {label_or_address!r} is not in the manifest (its vaults: "
-                            f"{', '.join(sorted(self.cohort.vaults)) or 'none'}); give one of those labels or an address")
+                            f"{', '.join(sorted(self.cohort.vaults)) or 'none'}); "
+                            "give one of those labels or an address")
 
 
 def default_path(network: str = "local") -> Path:

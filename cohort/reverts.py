@@ -121,7 +121,8 @@ def gate_spent(revert: ContractRevert) -> bool:
 Namer = Callable[[str], str]  # an address -> a name to show (a token's symbol)
 
 _WORDS: Mapping[str, Callable[[tuple[Any, ...], Namer, Mapping[str, Any]], str]] = {
-    "CohortZeroAmount": lambda a, n, c: (f"the vault holds no {n(c['token_in'])}" if c.get("size_mode") == SizeMode.HOLDINGS
+    "CohortZeroAmount": lambda a, n, c: (f"the vault holds no {n(c['token_in'])}"
+                                         if c.get("size_mode") == SizeMode.HOLDINGS
                                          else "the trade's size rounds to zero"),
     "CohortInsufficientOutput": lambda a, n, c: (f"the market gives {a[0]} {n(c['token_out'])} (smallest units), "
                                                  f"the signal's limit or the oracle bound asks at least {a[1]}"),

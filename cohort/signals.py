@@ -38,8 +38,6 @@ from cohort.artifacts import project_artifact
 from cohort.errors import SignalError
 from cohort.onchain import Eip712Domain, SizeMode
 
-SIZE_OF_HOLDINGS = SizeMode.HOLDINGS  # short names for the modes (cohort.onchain.SizeMode)
-SIZE_OF_NAV = SizeMode.NAV
 WAD = 10**18
 NONCE_BITS = 64  # random nonces: a collision is expected after about 2**32 signals
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -309,7 +307,7 @@ def describe(signal: TradeSignal, symbols: Mapping[str, str], adapters: Mapping[
 
     sell, buy = name(signal.token_in), name(signal.token_out)
     size = units.format_bps(signal.size_bps)
-    what = (f"{size} of the vault's {sell}" if signal.size_mode == SIZE_OF_HOLDINGS
+    what = (f"{size} of the vault's {sell}" if signal.size_mode == SizeMode.HOLDINGS
             else f"{sell} worth {size} of the vault's NAV")
     path, kind = bytes(signal.path), adapters.get(signal.adapter.lower(), f"adapter {signal.adapter}")
     if kind == "uniswap-v3":  # token (20 bytes), then (fee (3), token (20)) per hop

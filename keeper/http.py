@@ -68,7 +68,8 @@ def signals_router(keeper: Keeper) -> APIRouter:
 
     @router.get("/{signal_id}", summary="A signal's state, reason, outcome and transactions")
     async def get_signal(signal_id: Annotated[int, Path(ge=1, le=MAX_SQL_INT)],
-                         wait: Annotated[float, Query(ge=0, le=60, description="seconds to wait for a final state")] = 0,
+                         wait: Annotated[float, Query(ge=0, le=60,
+                                                      description="seconds to wait for a final state")] = 0,
                          ) -> JSONResponse:
         if wait:
             await keeper.wait_finished(signal_id, wait)

@@ -146,6 +146,7 @@ class Node:
                 await asyncio.wait_for(stop.wait(), wait)
 
     def health(self) -> dict[str, Any]:
-        return {"up": self.up, "url": public_url(self.rpc.url), "chain_id": self.chain_id, "last_error": self.last_error,
+        return {"up": self.up, "url": public_url(self.rpc.url), "chain_id": self.chain_id,
+                "last_error": self.last_error,
                 "head": self.head_number, "head_age_s": None if self.last_head_at is None
                 else round(time.time() - self.last_head_at, 3)}

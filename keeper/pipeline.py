@@ -282,7 +282,8 @@ class SignalPipeline:
             execution = self.abi.execution_in_receipt(receipt, vault, rec.digest or "")
             if execution is not None:
                 return self._executed(rec, execution, receipt)
-            return self._finish(rec, SignalState.FAILED, "no_trade_event", f"{tx.tx_hash} succeeded without TradeExecuted")
+            return self._finish(rec, SignalState.FAILED, "no_trade_event",
+                                f"{tx.tx_hash} succeeded without TradeExecuted")
         if await self._settle_from_chain(rec, vault):  # reverted: lost a race to another keeper?
             return True
         data = self.abi.encode("executeSignal", signed.signal.as_tuple(), signed.signature)

@@ -73,7 +73,8 @@ class Keeper:
         self.metrics = KeeperMetrics(self.store)
         self.rpc = Rpc(settings.rpc_url, timeout=settings.rpc_timeout_s)
         self.abi = vault_calls()
-        self.node = Node(self.rpc, poll_interval=settings.poll_interval_s, backoff_initial=settings.rpc_backoff_initial_s,
+        self.node = Node(self.rpc, poll_interval=settings.poll_interval_s,
+                         backoff_initial=settings.rpc_backoff_initial_s,
                          backoff_max=settings.rpc_backoff_max_s, metrics=self.metrics)
         self.breaker = BreakerGuard(settings.breaker_threshold, settings.breaker_cooldown_s, self.metrics)
         self.directory = VaultDirectory(self.vault_addresses, self.rpc, self.abi)

@@ -70,7 +70,8 @@ class VaultDirectory:
             domain = Domain.from_eip712(Eip712Domain.decode(fn_domain.decode(domain_raw)))
             manager = Web3.to_checksum_address(fn_manager.decode(manager_raw)[0])
             code = await self.rpc.get_code(manager)
-            info = VaultInfo(address=vault, domain=domain, manager=manager, manager_is_contract=len(code) > 2, read_at=time.time())
+            info = VaultInfo(address=vault, domain=domain, manager=manager, manager_is_contract=len(code) > 2,
+                             read_at=time.time())
             if cached is not None and cached.manager != manager:
                 log.warning("vault manager changed", extra={"vault": vault, "old": cached.manager, "new": manager})
             self._cache[vault] = info
@@ -88,7 +89,8 @@ class VaultDirectory:
             if time.time() - known.read_at >= MANAGER_TTL_S:
                 head = int(await self.rpc.request("eth_blockNumber"), 16)
                 topic = self.abi.topics["KeeperSet"]
-                logs = await self.rpc.get_logs(vault, [topic], known.to_block + 1, head) if head > known.to_block else []
+                logs = (await self.rpc.get_logs(vault, [topic], known.to_block + 1, head)
+                        if head > known.to_block else [])
                 for entry in logs:
                     keeper = Web3.to_checksum_address("0x" + str(entry["topics"][1])[-40:])
                     if int(str(entry["data"]), 16):

@@ -31,9 +31,12 @@ NOTES = REPO_ROOT / "bench" / "NOTES.md"
 
 # name -> (what it measures, goal or None)
 DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
-    "gas.deposit_ratio_vs_oz": ("deposit into a vault holding one non-base asset / plain OZ ERC-4626 deposit", "<= 1.5"),
-    "gas.settle_ratio_1000_vs_1": ("settleRedemptions gas, 1,000 requests from 1,000 controllers / 1 request", "<= 1.05"),
-    "gas.execute_signal_ratio_v3_single": ("executeSignal / the same V3 single-hop swap sent to SwapRouter by an EOA", "<= 1.35"),
+    "gas.deposit_ratio_vs_oz": ("deposit into a vault holding one non-base asset / plain OZ ERC-4626 deposit",
+                                "<= 1.5"),
+    "gas.settle_ratio_1000_vs_1": ("settleRedemptions gas, 1,000 requests from 1,000 controllers / 1 request",
+                                   "<= 1.05"),
+    "gas.execute_signal_ratio_v3_single": ("executeSignal / the same V3 single-hop swap sent to SwapRouter by an EOA",
+                                           "<= 1.35"),
     "gas.execute_signal_ratio_v2_single": ("executeSignal / the same swap sent to V2 Router02 by an EOA", "<= 1.45"),
     "gas.execute_signal_ratio_v3_two_hop": ("executeSignal / the same two-hop V3 swap sent to SwapRouter", None),
     "keeper.internal_p50_ms": ("keeper: HTTP receipt of a signal to broadcast, median", None),

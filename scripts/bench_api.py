@@ -84,6 +84,7 @@ def build_history(w3: Web3, rpc_url: str, folder: Path) -> dict[str, Any]:
     from cohort.deploy import deploy
     from cohort.dev import devnet
     from cohort.dev.anvil import DevChain
+    from cohort.onchain import SizeMode
     from cohort.tx import transact
     from cohort.uniswap import encode_v3_path
 
@@ -115,7 +116,7 @@ def build_history(w3: Web3, rpc_url: str, folder: Path) -> dict[str, Any]:
     for i in range(TRADES):
         tin, tout, size, limit = ((base, weth, 500, Decimal(1) / 3000 / 2) if i % 2 == 0
                                   else (weth, base, 5_000, Decimal(3000) / 2))
-        signal = signals.TradeSignal(tin, tout, signals.SIZE_OF_HOLDINGS, size, signals.limit_price_wad(limit), 100,
+        signal = signals.TradeSignal(tin, tout, SizeMode.HOLDINGS, size, signals.limit_price_wad(limit), 100,
                                      adapter, encode_v3_path([tin, tout], [3000]), 1_000 + i, 2**40)
         vault.execute_signal(signals.sign(signal, domain, manager), keeper)
         if i % 5 == 4:

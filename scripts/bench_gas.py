@@ -31,6 +31,7 @@ from cohort.deploy import deploy
 from cohort.dev import devnet
 from cohort.dev.anvil import DevChain
 from cohort.dev.stack import Anvil
+from cohort.onchain import SizeMode
 from cohort.tx import transact
 from cohort.uniswap import MAX_UINT256, encode_v2_path, encode_v3_path
 from cohort.vault import Vault
@@ -71,7 +72,7 @@ class Bench:
 
     def signal(self, vault: Vault, tin: str, tout: str, bps: int, adapter: str, path: bytes) -> signals.SignedSignal:
         self.nonce += 1
-        s = signals.TradeSignal(self.m.token(tin).address, self.m.token(tout).address, signals.SIZE_OF_HOLDINGS,
+        s = signals.TradeSignal(self.m.token(tin).address, self.m.token(tout).address, SizeMode.HOLDINGS,
                                 bps, 1, self.slippage_bps, self.m.cohort.adapters[adapter], path, self.nonce, 2**40)
         return signals.sign(s, vault.domain(), self.manager)
 
@@ -108,7 +109,8 @@ def measure_deposits(b: Bench, metrics: dict[str, float]) -> None:
         if n in (0, 1, 3):
             metrics[f"gas.deposit_vault_{n}_assets"] = b.isolated(
                 lambda: b.deposit(v3a, b.investors[1], 1_000 * USDC))
-    metrics["gas.deposit_ratio_vs_oz"] = round(metrics["gas.deposit_vault_1_assets"] / metrics["gas.deposit_oz_plain"], 3)
+    metrics["gas.deposit_ratio_vs_oz"] = round(metrics["gas.deposit_vault_1_assets"]
+                                               / metrics["gas.deposit_oz_plain"], 3)
     b.chain.increase_time(7 * DAY)
     metrics["gas.accrue_fees_3_assets"] = int(transact(v3a.fn.accrueFees(), b.owner)["gasUsed"])
 

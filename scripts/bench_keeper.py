@@ -38,6 +38,7 @@ from cohort.accounts import dev_account
 from cohort.dev import devnet
 from cohort.dev.anvil import DevChain
 from cohort.dev.stack import Anvil, Child, free_port, keeper_process, private_key_of
+from cohort.onchain import SizeMode
 from cohort.uniswap import encode_v3_path
 
 MANAGER, KEEPER, SECOND_KEEPER = 5, 2, 13
@@ -69,7 +70,7 @@ def _signal_book(m: Any, vault: Any, count: int, first_nonce: int) -> list[signa
         buy = i % 2 == 0
         tin, tout = (usdc, weth) if buy else (weth, usdc)
         limit = signals.limit_price_wad("0.0001" if buy else "1000")  # loose: the oracle bound binds
-        sig = signals.TradeSignal(tin, tout, signals.SIZE_OF_HOLDINGS, 200 if buy else 5000, limit, 100, adapter,
+        sig = signals.TradeSignal(tin, tout, SizeMode.HOLDINGS, 200 if buy else 5000, limit, 100, adapter,
                                   encode_v3_path([tin, tout], [3000]), first_nonce + i, 2**40)
         out.append(signals.sign(sig, domain, manager))
     return out
@@ -122,7 +123,8 @@ async def _drive(url: str, books: list[list[signals.SignedSignal]], *, concurren
             raise RuntimeError(f"signal #{signal_id} ended {record['state']}: {record.get('detail')}")
         done.append(signal_id)
         if len(done) % 100 == 0 or len(done) == total:
-            _progress(f"{label}: {len(done)}/{total} signals executed ({len(done) / (time.monotonic() - started):.0f}/s)")
+            rate = len(done) / (time.monotonic() - started)
+            _progress(f"{label}: {len(done)}/{total} signals executed ({rate:.0f}/s)")
 
     async def client(http: httpx.AsyncClient, book: list[signals.SignedSignal]) -> None:
         for signed in book:
@@ -247,7 +249,8 @@ def run(out_path: Path | None = None, *, signals_total: int = 600, vaults: int =
         "keeper.internal_p50_ms": quiet["internal_p50"], "keeper.internal_p99_ms": quiet["internal_p99"],
         "keeper.mined_p50_ms": quiet["mined_p50"], "keeper.mined_p99_ms": quiet["mined_p99"],
         "keeper.signals_per_s": rate,
-        "keeper.loaded_internal_p50_ms": loaded["internal_p50"], "keeper.loaded_internal_p99_ms": loaded["internal_p99"],
+        "keeper.loaded_internal_p50_ms": loaded["internal_p50"],
+        "keeper.loaded_internal_p99_ms": loaded["internal_p99"],
         "keeper.loaded_mined_p99_ms": loaded["mined_p99"],
         **pair,
     }

@@ -44,6 +44,7 @@ from cohort.dev import devnet
 from cohort.dev.anvil import DevChain
 from cohort.dev.market import WHALE, Market
 from cohort.dev.stack import Stack, StackError, child_env
+from cohort.onchain import SaleReason, SizeMode
 from cohort.tx import call
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
@@ -150,7 +151,7 @@ class Demo(Stage):
                                      tp.slippage_bps, self.m.cohort.adapters["uniswap-v3"],
                                      encode_v3_path([tin, tout], [3000]), nonce, DevChain(self.w3).timestamp() + 3600)
         signed = signals.sign(signal, self.vaults[plan.label].domain(), plan.manager.account)
-        of = "the vault's " + tp.token_in if tp.size_mode == signals.SIZE_OF_HOLDINGS else "NAV"
+        of = "the vault's " + tp.token_in if tp.size_mode == SizeMode.HOLDINGS else "NAV"
         self.out.line(f"{plan.manager.name} signs for {plan.label}: {'buy' if buying else 'sell'} {asset} with "
                       f"{pct(tp.size_bps)} of {of}, at {'most' if buying else 'least'} {price(worst)} USDC/{asset}, "
                       f"slippage <= {pct(tp.slippage_bps)} vs the oracle (nonce {nonce})")
@@ -195,7 +196,7 @@ class Demo(Stage):
         """A signal signed by someone who is not the manager is refused at the door."""
         vault = self.vaults[BETA.label]
         tin, tout = self.m.token("USDC").address, self.m.token("LINK").address
-        sig = signals.TradeSignal(tin, tout, signals.SIZE_OF_HOLDINGS, 10_000, 1, 1000,
+        sig = signals.TradeSignal(tin, tout, SizeMode.HOLDINGS, 10_000, 1, 1000,
                                   self.m.cohort.adapters["uniswap-v3"], encode_v3_path([tin, tout], [3000]), nonce,
                                   DevChain(self.w3).timestamp() + 3600)
         answer = self.post_signal(signals.sign(sig, vault.domain(), ERIN.account))
@@ -286,7 +287,8 @@ class Demo(Stage):
                 request = vault.redeem_request_of(person.address)
                 requests.append((plan.label, person))
                 self.out.line(f"{person.name:<5} requests {amount(shares, share_decimals)} {plan.config.symbol} "
-                              f"({pct(share_bps)} of their shares) from {plan.label}: escrowed in epoch {request.epoch}")
+                              f"({pct(share_bps)} of their shares) from {plan.label}: "
+                              f"escrowed in epoch {request.epoch}")
             status = vault.redemption_status()
             self.out.line(f"{plan.label}: epoch {status.epoch} can be settled from "
                           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(status.matures_at))} "
@@ -318,9 +320,10 @@ class Demo(Stage):
             share_decimals = int(call(vault.fn.decimals()))
             for log in self.events(vault, "LiquiditySold", after_block + 1):
                 a = log["args"]
-                kind = "unwindForRedemptions" if int(a["reason"]) == 0 else "derisk"
+                kind = "unwindForRedemptions" if int(a["reason"]) == SaleReason.UNWIND else "derisk"
+                oracle_value = self.usdc(int(a["oracleAmountOut"]))
                 self.out.line(f"{label}: keeper {kind}(): sold {self.token_amount(int(a['amountIn']), a['asset'])} "
-                              f"for {self.usdc(int(a['amountOut']))} (oracle value {self.usdc(int(a['oracleAmountOut']))})")
+                              f"for {self.usdc(int(a['amountOut']))} (oracle value {oracle_value})")
             for log in self.events(vault, "RedemptionsSettled", after_block + 1):
                 a = log["args"]
                 by = self.names.get(self.sender_of(log), "someone")

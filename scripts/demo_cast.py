@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 
-from cohort import signals
 from cohort.accounts import dev_account
+from cohort.onchain import SizeMode
 from cohort.protocol import RiskLimits, VaultConfig
 
 DAY = 86_400
@@ -57,7 +57,7 @@ INVESTORS = (ALICE, BOB, CAROL, DAVE, ERIN)
 class TradePlan:
     token_in: str
     token_out: str
-    size_mode: int  # signals.SIZE_OF_HOLDINGS or SIZE_OF_NAV
+    size_mode: SizeMode
     size_bps: int
     limit_margin_bps: int  # the limit the manager signs: this far worse than the spot price
     slippage_bps: int  # largest slippage against the oracle the signal allows
@@ -80,8 +80,8 @@ ALPHA = VaultPlan(
                        gate_bps=5000, timelock=DAY),
     manager=MIA,
     deposits=((ALICE, 40_000), (BOB, 35_000), (CAROL, 25_000)),
-    trades=(TradePlan("USDC", "WETH", signals.SIZE_OF_HOLDINGS, 5000, 200, 100),
-            TradePlan("USDC", "WBTC", signals.SIZE_OF_HOLDINGS, 5000, 200, 100)),
+    trades=(TradePlan("USDC", "WETH", SizeMode.HOLDINGS, 5000, 200, 100),
+            TradePlan("USDC", "WBTC", SizeMode.HOLDINGS, 5000, 200, 100)),
     redemptions=((ALICE, BPS), (BOB, 2000)),
 )
 BETA = VaultPlan(
@@ -93,8 +93,8 @@ BETA = VaultPlan(
                        notice_period=2 * DAY, epoch_length=DAY, gate_bps=2500, timelock=2 * DAY),
     manager=NOAH,
     deposits=((CAROL, 15_000), (DAVE, 45_000), (ERIN, 30_000)),
-    trades=(TradePlan("USDC", "LINK", signals.SIZE_OF_NAV, 2800, 200, 75),
-            TradePlan("USDC", "WETH", signals.SIZE_OF_NAV, 2500, 200, 75)),
+    trades=(TradePlan("USDC", "LINK", SizeMode.NAV, 2800, 200, 75),
+            TradePlan("USDC", "WETH", SizeMode.NAV, 2500, 200, 75)),
     redemptions=((DAVE, 3333),),
 )
 PLANS = (ALPHA, BETA)

@@ -210,7 +210,8 @@ class Stage:
         self.rpc_url = anvil.rpc_url
         # the investors' wallets sign their own transactions (local keys); the node only relays them
         self.w3 = connect(self.rpc_url, accounts=tuple(p.account for p in INVESTORS))
-        self.out.line(f"anvil on {self.rpc_url} (chain id {self.w3.eth.chain_id}, automine); log {self.dir / 'anvil.log'}")
+        self.out.line(f"anvil on {self.rpc_url} (chain id {self.w3.eth.chain_id}, automine); "
+                      f"log {self.dir / 'anvil.log'}")
 
     def deploy(self) -> None:
         self.out.step(STEPS[1])
@@ -234,8 +235,8 @@ class Stage:
             self.vaults[plan.label] = vault
             self.out.line(f"{plan.label}: {cfg.name} ({cfg.symbol}) at {vault.address}")
             self.out.line(f"manager {plan.manager.name} {short(plan.manager.address)} (fees are minted to them): "
-                          f"{pct(cfg.management_fee_bps)} management a year, {pct(cfg.performance_fee_bps)} performance "
-                          f"over a high-water mark", 6)
+                          f"{pct(cfg.management_fee_bps)} management a year, "
+                          f"{pct(cfg.performance_fee_bps)} performance over a high-water mark", 6)
             self.out.line(f"trades USDC <-> {', '.join(cfg.assets)}; risk: trades up to {pct(r.max_trade_bps)} of NAV, "
                           f"slippage <= {pct(r.max_slippage_bps)} vs a {r.twap_window // 60}-min TWAP, loss budget "
                           f"{pct(r.loss_budget_bps)}/day, drawdown breaker at {pct(r.drawdown_bps)}", 6)
@@ -272,8 +273,9 @@ class Stage:
         self.out.line(f"keeper {self.keeper_url}: account {short(health['account'])}, serving {len(health['vaults'])} "
                       f"vaults; duties: {duties}")
         api_health = self.wait("starting the API and indexing the chain", api_ready)
-        self.out.line(f"API {self.api_url}: indexed block {api_health['indexed_block']}, {api_health['vaults']} vaults, "
-                      f"{api_health['events']} events (SQLite {self.dir / 'api.sqlite3'})")
+        self.out.line(f"API {self.api_url}: indexed block {api_health['indexed_block']}, "
+                      f"{api_health['vaults']} vaults, {api_health['events']} events "
+                      f"(SQLite {self.dir / 'api.sqlite3'})")
 
     def endpoints(self) -> None:
         alice = self.vaults[ALPHA.label]
@@ -282,7 +284,8 @@ class Stage:
                       f"chain id {DEVNET_CHAIN_ID})")
         self.out.line(f"API:    {self.api_url}    (OpenAPI docs: {self.api_url}/docs)")
         self.out.line(f"        e.g. {self.api_url}/vaults/{alice.address}/investors/{BOB.address}")
-        self.out.line(f"        {self.api_url}/vaults/{alice.address}/trades    {self.api_url}/investors/{CAROL.address}")
+        self.out.line(f"        {self.api_url}/vaults/{alice.address}/trades    "
+                      f"{self.api_url}/investors/{CAROL.address}")
         self.out.line(f"keeper: {self.keeper_url}/healthz    chain: {self.rpc_url} (chain id {DEVNET_CHAIN_ID})")
         self.out.line(f"state and logs: {self.dir}")
 

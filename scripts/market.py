@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "move":
         for symbol, pct in _moves(args.moves):
             move = market.move(symbol, pct)
-            paid = ", ".join(f"{format_price(to_decimal(wei, m.token(s).decimals))} {s}" for s, wei in move.sold.items())
+            paid = ", ".join(f"{format_price(to_decimal(wei, m.token(s).decimals))} {s}"
+                             for s, wei in move.sold.items())
             print(f"{symbol}/USDC {format_price(move.before)} -> {format_price(move.after)} ({move.change_pct:+.2f}%) "
                   f"with {move.swaps} swap(s) from the whale: {paid or 'nothing'} in")
     elif args.command == "swap":

@@ -20,6 +20,7 @@ from cohort.dev.market import (
     Market as Market,  # re-exported: moves real Uniswap prices (shared with the demo)
 )
 from cohort.errors import ContractRevert
+from cohort.onchain import SizeMode
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
 
@@ -68,7 +69,7 @@ class SignalBook:
         return self.m.token(symbol).address
 
     def build(self, token_in: str = "USDC", token_out: str = "WETH", *, size_bps: int = 1000,
-              size_mode: int = signals.SIZE_OF_HOLDINGS, limit: str | None = None, slippage_bps: int = 100,
+              size_mode: SizeMode = SizeMode.HOLDINGS, limit: str | None = None, slippage_bps: int = 100,
               route: str = "v3", path: bytes | None = None, nonce: int | None = None,
               deadline: int = 2**40, fee: int = 3000) -> signals.TradeSignal:
         tin, tout = self.addr(token_in), self.addr(token_out)

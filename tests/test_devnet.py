@@ -120,7 +120,8 @@ def test_v2_router02_swap_pays_get_amounts_out(w3: Web3, markets: mf.Manifest, v
     transact(usdc_c.functions.approve(v2.router.address, MAX_UINT256), trader)
     expected = call(v2.router.functions.getAmountsOut(10_000 * 10**6, [usdc, weth]))[-1]
     before = call(weth_c.functions.balanceOf(trader))
-    transact(v2.router.functions.swapExactTokensForTokens(10_000 * 10**6, expected, [usdc, weth], trader, 2**40), trader)
+    swap = v2.router.functions.swapExactTokensForTokens(10_000 * 10**6, expected, [usdc, weth], trader, 2**40)
+    transact(swap, trader)
     got = call(weth_c.functions.balanceOf(trader)) - before
     assert got == expected
     assert Fraction(got, 10**18) * 3000 > Fraction(9_900)  # ~3.3 WETH, less fee and impact

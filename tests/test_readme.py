@@ -251,7 +251,8 @@ def test_mistakes_get_a_sentence_that_says_what_to_do(shell: Shell, vault: Vault
                   as_in_readme=False)
     shell.refused("cohort-keeper list", 2, "there is no keeper store")
     shell.refused("cohort-api reconcile alpha", 2, "there is no API database")
-    shell.refused("cohort-api reconcile nosuchvault", 2, "vault 'nosuchvault' is not in the manifest", as_in_readme=False)
+    shell.refused("cohort-api reconcile nosuchvault", 2, "vault 'nosuchvault' is not in the manifest",
+                  as_in_readme=False)
     assert list(shell.cwd.iterdir()) == []
     (shell.cwd / "cohort-api.sqlite3").touch()  # an empty database file
     shell.refused("cohort-api reconcile alpha", 2, "has nothing indexed", as_in_readme=False)

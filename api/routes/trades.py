@@ -17,7 +17,8 @@ router = APIRouter(prefix="/vaults/{vault}/trades", tags=["trades"], responses=E
 @router.get("", response_model=Page[TradeOut], summary="A vault's trades, oldest first")
 def list_trades(vault: VaultDep, session: SessionDep, page: PageDep, from_block: FromBlock = None,
                 to_block: ToBlock = None,
-                kind: Annotated[Literal["signal", "unwind", "derisk"] | None, Query(description="Only this kind.")] = None,
+                kind: Annotated[Literal["signal", "unwind", "derisk"] | None,
+                                Query(description="Only this kind.")] = None,
                 ) -> Page[TradeOut]:
     return service.list_trades(session, vault, kind, from_block, to_block, page.limit, page.offset)
 

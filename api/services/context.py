@@ -143,7 +143,8 @@ def load_vault(session: Session, chain: ChainReader, cache: ContextCache, addres
     state = session.get(models.VaultState, address)
     if vault is None or state is None:
         raise NotFound(f"no vault {address} is indexed")
-    holdings = {h.token: h.amount for h in session.scalars(select(models.Holding).where(models.Holding.vault == address))}
+    rows = session.scalars(select(models.Holding).where(models.Holding.vault == address))
+    holdings = {h.token: h.amount for h in rows}
     config = json.loads(state.config)
     totals = {f: int(getattr(state, f)) for f in BOOK_FIELDS}
     investors = session.scalar(select(func.count()).select_from(models.Account)

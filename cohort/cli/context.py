@@ -149,7 +149,8 @@ def global_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> N
     """--rpc-url, --manifest, --json: accepted before the command and after it (`cohort vaults
     --json` too); after it they only override what was given before."""
     default = argparse.SUPPRESS if in_subcommand else None
-    parser.add_argument("--rpc-url", default=default, help="JSON-RPC URL (COHORT_RPC_URL; default: the manifest's rpcUrl)")
+    parser.add_argument("--rpc-url", default=default,
+                        help="JSON-RPC URL (COHORT_RPC_URL; default: the manifest's rpcUrl)")
     parser.add_argument("--manifest", default=default,
                         help="deployment manifest (COHORT_MANIFEST; default deployments/local.json)")
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if in_subcommand else False,

@@ -155,7 +155,8 @@ def cmd_signal_cancel(ctx: Context) -> None:
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     sig = sub.add_parser("signal", help="manager tooling: sign, verify, cancel trade signals")
     ssub = sig.add_subparsers(dest="signal_command", required=True)
-    p = ssub.add_parser("sign", parents=[common], help="sign a trade signal (prints or writes JSON; the trade in words on stderr)")
+    p = ssub.add_parser("sign", parents=[common],
+                        help="sign a trade signal (prints or writes JSON; the trade in words on stderr)")
     p.add_argument("vault")
     p.add_argument("--sell", required=True, help="token sold (symbol or address)")
     p.add_argument("--buy", required=True, help="token bought")

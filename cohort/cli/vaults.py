@@ -28,7 +28,8 @@ def cmd_vaults(ctx: Context) -> None:
                      "manager": info.manager, "managementFeeBps": fees.management_fee_bps,
                      "performanceFeeBps": fees.performance_fee_bps, "noticePeriod": notice, "gateBps": gate,
                      "minDeposit": limits.min_deposit, "depositCap": limits.deposit_cap})
-        cap_text = "no cap" if limits.deposit_cap >= NO_CAP or limits.deposit_cap == 0 else f"cap {un.assets(limits.deposit_cap)}"
+        cap = limits.deposit_cap
+        cap_text = "no cap" if cap >= NO_CAP or cap == 0 else f"cap {un.assets(cap)}"
         lines += [f"{label}  {info.name} ({un.share_symbol})  {info.address}",
                   f"    NAV {un.assets(nav)}, {u.format_price(u.to_decimal(pps, 18))} "
                   f"{un.asset_symbol} per share{'' if healthy else ' (oracle unhealthy: deposits wait)'}",

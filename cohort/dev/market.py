@@ -152,7 +152,8 @@ class Market:
             if swaps == MAX_MOVE_SWAPS:
                 break
             sqrt_x96 = int(call(pool.functions.slot0())[0])
-            plan = swap_to_price(sqrt_x96, int(call(pool.functions.liquidity())), pool_ratio(gap * 100, symbol_is_token0),
+            liquidity = int(call(pool.functions.liquidity()))
+            plan = swap_to_price(sqrt_x96, liquidity, pool_ratio(gap * 100, symbol_is_token0),
                                  self.fee)
             token0_symbol, token1_symbol = (symbol, quote) if symbol_is_token0 else (quote, symbol)
             token_in, token_out = ((token0_symbol, token1_symbol) if plan.zero_for_one

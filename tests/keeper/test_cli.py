@@ -12,7 +12,8 @@ from tests.helpers import SignalBook
 
 
 def test_cli_submits_lists_and_shows_signals(tmp_path: Path, book: SignalBook, start_keeper,
-                                             monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "cli-keeper.db"
     k = start_keeper([book.vault.address], db_path=db)
     monkeypatch.setenv("KEEPER_DB_PATH", str(db))

@@ -46,7 +46,8 @@ def test_a_two_hop_feed_prices_like_the_direct_pool(w3: Web3, deployment: mf.Man
     wbtc_in_weth, _ = call(oracle.functions.quote(wbtc, 10**8, weth, 1800))
     assert 19 * 10**18 < wbtc_in_weth < 21 * 10**18
     # quoteMany reads each price once and agrees with quote
-    out, _deviations = call(oracle.functions.quoteMany([(wbtc, 10**8, usdc), (weth, 10**18, usdc), (wbtc, 10**8, weth)], 1800))
+    legs = [(wbtc, 10**8, usdc), (weth, 10**18, usdc), (wbtc, 10**8, weth)]
+    out, _deviations = call(oracle.functions.quoteMany(legs, 1800))
     assert list(out) == [via_weth, call(oracle.functions.quote(weth, 10**18, usdc, 1800))[0], wbtc_in_weth]
 
 

@@ -17,6 +17,7 @@ from cohort.artifacts import project_artifact
 from cohort.deploy import deploy
 from cohort.dev import devnet
 from cohort.dev.anvil import DevChain
+from cohort.onchain import SizeMode
 from cohort.protocol import RiskLimits, VaultConfig, two_hop_path, v2_route
 from cohort.tx import call, transact
 from cohort.vault import Vault
@@ -39,7 +40,7 @@ def test_python_and_the_contract_share_one_signal_definition(vault: Vault, funde
     assert signals.type_string() == (
         "TradeSignal(address tokenIn,address tokenOut,uint8 sizeMode,uint16 sizeBps,uint256 limitPrice,"
         "uint16 maxSlippageBps,address adapter,bytes path,uint256 nonce,uint256 deadline)")
-    for kwargs in ({}, {"route": "v2"}, {"size_mode": signals.SIZE_OF_NAV, "nonce": 2**255 + 7}):
+    for kwargs in ({}, {"route": "v2"}, {"size_mode": SizeMode.NAV, "nonce": 2**255 + 7}):
         signed = funded.signed("USDC", "WETH", **kwargs)
         assert vault.signal_digest(signed) == signed.digest
     domain = vault.domain()
@@ -129,14 +130,15 @@ def test_a_contract_manager_signs_through_erc1271(w3: Web3, deployment: mf.Manif
         safe_vault.execute_signal(book.sign(book.build(), signer=Account.create()), roles.keeper)
     # the contract manager cancels a nonce on-chain
     pending = book.signed("USDC", "WETH")
-    data = safe_vault.contract.encode_abi("invalidateNonces", [pending.signal.nonce >> 8, 1 << (pending.signal.nonce & 255)])
+    nonce = pending.signal.nonce
+    data = safe_vault.contract.encode_abi("invalidateNonces", [nonce >> 8, 1 << (nonce & 255)])
     transact(wallet.functions.execute(safe_vault.address, data), owner.address)
     with reverts("CohortNonceUsed"):
         safe_vault.execute_signal(pending, roles.keeper)
 
 
 @pytest.mark.parametrize("field,value", [
-    ("size_bps", 9000), ("size_mode", signals.SIZE_OF_NAV), ("limit_price", 1), ("max_slippage_bps", 99),
+    ("size_bps", 9000), ("size_mode", SizeMode.NAV), ("limit_price", 1), ("max_slippage_bps", 99),
     ("nonce", 123_456_789), ("deadline", 2**41), ("token_out", "WBTC"), ("route", "v2"),
 ])
 def test_a_keeper_cannot_alter_any_field(field: str, value, vault: Vault, funded: SignalBook, roles: Roles,
@@ -195,12 +197,12 @@ def test_trade_size_is_capped_against_nav_and_sizes_scale_with_the_vault(w3: Web
                                                                          roles: Roles) -> None:
     with reverts("CohortTradeTooLarge"):
         vault.execute_signal(funded.signed("USDC", "WETH", size_bps=6000), roles.keeper)  # cap: 50% of NAV
-    receipt = vault.execute_signal(funded.signed("USDC", "WETH", size_bps=1000, size_mode=signals.SIZE_OF_NAV),
+    receipt = vault.execute_signal(funded.signed("USDC", "WETH", size_bps=1000, size_mode=SizeMode.NAV),
                                    roles.keeper)
     nav_before = 500_000 * USDC
     assert events(vault, receipt, "TradeExecuted")[0]["amountIn"] == nav_before // 10
     # a NAV-sized sale of WETH is sized in WETH at the oracle price
-    receipt = vault.execute_signal(funded.signed("WETH", "USDC", size_bps=500, size_mode=signals.SIZE_OF_NAV),
+    receipt = vault.execute_signal(funded.signed("WETH", "USDC", size_bps=500, size_mode=SizeMode.NAV),
                                    roles.keeper)
     (sale,) = events(vault, receipt, "TradeExecuted")
     assert abs(sale["oracleAmountOut"] - vault.nav() // 20) < vault.nav() // 1000

@@ -28,8 +28,8 @@ def test_docs_render_the_openapi_31_document(app_server: Server, open_page: Open
     page.screenshot(path=SCREENSHOTS / "docs.png")
 
 
-def test_a_wallet_on_another_chain_is_refused_until_it_switches(app_server: Server, open_page: OpenPage, web_vault: Vault,
-                                              w3: Any) -> None:
+def test_a_wallet_on_another_chain_is_refused_until_it_switches(app_server: Server, open_page: OpenPage,
+                                                                web_vault: Vault, w3: Any) -> None:
     app_server.wait_indexed(int(w3.eth.block_number))
     page = open_page(f"{app_server.url}/#/invest/{web_vault.address}", account=dev_account(8), chain_id=1)
     page.locator("#connect-here").click()

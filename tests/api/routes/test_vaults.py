@@ -32,10 +32,12 @@ def test_vault_detail_equals_the_vaults_views(scenario: Scenario, make_harness: 
         assert int(d["fees"]["performance_shares"]) == sum(log["args"]["performanceShares"] for log in fees)
         assert d["fees"]["accruals"] == len(fees)
         pending = call(v.fn.pendingFeeShares(), block=block)
-        assert [int(d["fees"]["pending_management_shares"]), int(d["fees"]["pending_performance_shares"])] == list(pending)
+        fees = d["fees"]
+        assert [int(fees["pending_management_shares"]), int(fees["pending_performance_shares"])] == list(pending)
         assert d["config"]["feeRecipient"] == scenario.fee_recipient
         assert d["params"]["symbol"] == "cAPI" and d["params"]["gateBps"] == "1500"
-        assert d["investors"] == sum(1 for who in scenario.accounts if v.balance_of(who, block) + int(call(v.fn.redeemRequestOf(who), block=block)[2]) > 0)
+        pending_of = lambda who: int(call(v.fn.redeemRequestOf(who), block=block)[2])  # noqa: E731
+        assert d["investors"] == sum(1 for who in scenario.accounts if v.balance_of(who, block) + pending_of(who) > 0)
 
 
 def test_vault_list_pages(scenario: Scenario, make_harness: MakeHarness, sqlite_url: str) -> None:

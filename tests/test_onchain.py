@@ -28,7 +28,8 @@ def solidity_constants(prefix: str) -> dict[str, int]:
     """`uint8 internal constant <prefix>NAME = N;` of the production contracts, wherever they live."""
     found: dict[str, int] = {}
     for source in CONTRACTS.rglob("*.sol"):
-        if "test" in source.relative_to(CONTRACTS).parts:
+        parts = source.relative_to(CONTRACTS).parts
+        if "test" in parts or ".cache" in parts or not source.is_file():  # Ape's dependency cache has X.sol folders
             continue
         for name, value in re.findall(rf"uint8\s+internal\s+constant\s+{prefix}(\w+)\s*=\s*(\d+)\s*;",
                                       source.read_text()):

@@ -20,6 +20,8 @@ from web3 import Web3
 
 from api import models
 from api.errors import BadInput
+from api.ledger.math import ratio
+from api.ledger.state import ZERO_ADDRESS
 from api.services.context import VaultContext
 from cohort import signals
 from cohort.artifacts import abi_of, project_artifact
@@ -30,8 +32,6 @@ from cohort.tx import call
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
 
-WAD = 10**18
-BPS = 10_000
 V3_FEE = 3000  # the devnet's pools; the route a draft names
 STATEMENT_EVENTS = ("Deposit", "RedeemRequest", "RedeemRequestCanceled", "Withdraw", "Transfer")
 
@@ -129,12 +129,6 @@ def equity_curve(w3: Web3, vault: str, investor: str, blocks: Iterable[int]) -> 
     return out
 
 
-def human(amount: int, decimals: int) -> str:
-    """An integer in the token's smallest unit as a plain decimal number (exact, no grouping)."""
-    text = f"{Decimal(amount).scaleb(-decimals):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def statement_rows(session: Session, ctx: VaultContext, investor: str, share_decimals: int) -> list[dict[str, str]]:
     """Every event of the vault that moved the investor's shares or assets, in human units."""
     asset = ctx.token(ctx.asset)
@@ -150,8 +144,7 @@ def statement_rows(session: Session, ctx: VaultContext, investor: str, share_dec
             continue
         if row.name == "Transfer" and ctx.address.lower() in parties.values():
             continue  # escrow in and out: the request and its settlement say it
-        zero = "0x" + "0" * 40
-        if row.name == "Transfer" and zero in parties.values():
+        if row.name == "Transfer" and ZERO_ADDRESS in parties.values():
             continue  # mints and burns: the deposit and the claim say it
         assets = int(args.get("assets", 0))
         shares = int(args.get("shares", args.get("value", 0)))
@@ -161,9 +154,9 @@ def statement_rows(session: Session, ctx: VaultContext, investor: str, share_dec
         when = datetime.fromtimestamp(row.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if row.timestamp else ""
         out.append({"date": when, "block": str(row.block_number), "event": row.name + (f" {direction}" if direction
                                                                                         else ""),
-                    "assets": human(assets, asset.decimals) if "assets" in args else "",
+                    "assets": ratio(assets, 10**asset.decimals, asset.decimals) if "assets" in args else "",
                     "asset": asset.symbol if "assets" in args else "",
-                    "shares": human(shares, share_decimals) if shares else "", "tx": row.tx_hash})
+                    "shares": ratio(shares, 10**share_decimals, share_decimals) if shares else "", "tx": row.tx_hash})
     return out
 
 

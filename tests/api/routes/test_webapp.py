@@ -13,7 +13,8 @@ from decimal import Decimal
 from eth_account import Account
 from web3 import Web3
 
-from api.services.webapp import human, performance
+from api.ledger.math import ratio
+from api.services.webapp import performance
 from cohort import signals
 from tests.api.conftest import MakeHarness
 from tests.api.scenario import Scenario
@@ -32,10 +33,10 @@ def test_performance_is_the_return_and_the_deepest_fall_from_a_peak() -> None:
 
 
 def test_human_amounts_are_exact_decimals() -> None:
-    assert human(2_500_000_000, 6) == "2500"
-    assert human(1_234_567, 6) == "1.234567"
-    assert human(10**18 + 1, 18) == "1.000000000000000001"
-    assert human(0, 6) == "0"
+    assert ratio(2_500_000_000, 10**6, 6) == "2500"
+    assert ratio(1_234_567, 10**6, 6) == "1.234567"
+    assert ratio(10**18 + 1, 10**18, 18) == "1.000000000000000001"
+    assert ratio(0, 10**6, 6) == "0"
 
 
 def test_config_serves_the_eip712_type_and_every_custom_error(scenario: Scenario, make_harness: MakeHarness,

@@ -13,6 +13,7 @@ JSON form of a signed master signal (integers that may exceed 2**53 are strings)
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from functools import cache
@@ -26,6 +27,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from cohort import units
 from cohort.artifacts import project_artifact
 from cohort.errors import ContractRevert, SignalError
 from cohort.signals import (
@@ -39,6 +41,7 @@ from cohort.signals import (
     typed_digest,
 )
 from cohort.tx import call, transact
+from cohort.vault import Vault
 
 WAD = 10**18
 SIMULATION_FLOOR = 2**128  # a floor price no pool meets (see Strategies.simulate)
@@ -158,13 +161,20 @@ class FollowRule:
     def from_tuple(cls, raw: Any) -> FollowRule:
         return cls(*(int(x) for x in raw))
 
-    def describe(self) -> str:
+    def describe(self, decimals: int | None = None, symbol: str = "") -> str:
+        """The rule in words; lots in whole tokens of `decimals` and `symbol` when given (the
+        input token's), else in base units."""
+        def lot(amount: int) -> str:
+            if decimals is None:
+                return f"{amount} base units"
+            return f"{units.to_decimal(amount, decimals).normalize():,f} {symbol}".rstrip()
+
         kind = RuleKind(self.kind)
         what = {RuleKind.EQUITY: "equity-proportional (1x)",
                 RuleKind.MULTIPLIER: f"multiplier {self.multiplier_bps / 10_000:g}x",
-                RuleKind.FIXED_LOT: f"fixed lot of {self.fixed_lot} base units per master lot"}[kind]
+                RuleKind.FIXED_LOT: f"fixed lot of {lot(self.fixed_lot)} per master lot"}[kind]
         tolerance = f", price tolerance {self.tolerance_bps / 100:g}%" if self.tolerance_bps else ""
-        return f"{what}, minimum lot {self.min_lot} base units{tolerance}"
+        return f"{what}, minimum lot {lot(self.min_lot)}{tolerance}"
 
 
 assert [f.name for f in fields(MasterSignal)] == list(_NAMES)
@@ -315,3 +325,42 @@ def floor_price(total_in: int, total_out: int, slippage_bps: int) -> int:
     if total_in == 0:
         return 1
     return max(1, fill_price_wad(total_in, total_out) * (10_000 - slippage_bps) // 10_000)
+
+
+# ------------------------------------------------------------------------------------ followers
+@dataclass(frozen=True)
+class FollowChange:
+    """What `follow` did: applied the rule, or queued it behind the vault's timelock until `valid_at`."""
+
+    applied: bool
+    valid_at: int | None
+    receipt: TxReceipt
+
+
+def follow(vault: Vault, strategy_id: int, rule: FollowRule, sender: str) -> FollowChange:
+    """`followStrategy` (the vault's owner). Behind the vault's timelock the first call queues the
+    change (ChangeSubmitted: `applied` False, `valid_at` set) and the same call after `valid_at`
+    applies it; a vault without a timelock applies it at once."""
+    receipt = transact(vault.fn.followStrategy(strategy_id, rule.as_tuple()), sender)
+    queued = vault.events(receipt, "ChangeSubmitted")
+    return FollowChange(not queued, int(queued[0]["validAt"]) if queued else None, receipt)
+
+
+def unfollow(vault: Vault, sender: str) -> TxReceipt:
+    """`unfollowStrategy` (owner or guardian; at once)."""
+    return transact(vault.fn.unfollowStrategy(), sender)
+
+
+def follow_state(vault: Vault) -> tuple[int, FollowRule]:
+    """The strategy a vault follows (0: none) and its rule."""
+    strategy_id, rule = call(vault.fn.followState())
+    return int(strategy_id), FollowRule.from_tuple(rule)
+
+
+def followers(vaults: Iterable[Vault], strategy_id: int, keeper: str | None = None) -> list[str]:
+    """The vaults among `vaults` that follow `strategy_id` (and allow `keeper`, when given), in order."""
+    out: list[str] = []
+    for vault in vaults:
+        if follow_state(vault)[0] == strategy_id and (keeper is None or bool(call(vault.fn.isKeeper(keeper)))):
+            out.append(vault.address)
+    return out

@@ -18,6 +18,7 @@ from eth_utils import (
 )
 
 from cohort.abi import AbiFunction, canonical_type, functions
+from cohort.artifacts import project_artifact
 from cohort.onchain import vault_abi
 from keeper.policy import Execution
 
@@ -74,6 +75,74 @@ class VaultAbi:
                     and topics[0] == event.topic and topics[event.position("digest")].lower() == digest.lower()):
                 return event.decode(log)
         return None
+
+
+@dataclass(frozen=True)
+class EventAbi:
+    """One event of an ABI, decoded by its argument names (indexed value types from the topics)."""
+
+    name: str
+    topic: str
+    indexed: tuple[tuple[str, str], ...]  # (name, type) of the indexed arguments, in topic order
+    data: tuple[tuple[str, str], ...]  # (name, type) of the others
+
+    @classmethod
+    def from_abi(cls, item: dict[str, Any]) -> EventAbi:
+        return cls(name=item["name"], topic="0x" + event_abi_to_log_topic(cast(Any, item)).hex(),
+                   indexed=tuple((i["name"], canonical_type(i)) for i in item["inputs"] if i["indexed"]),
+                   data=tuple((i["name"], canonical_type(i)) for i in item["inputs"] if not i["indexed"]))
+
+    def matches(self, log: dict[str, Any]) -> bool:
+        topics = log.get("topics", [])
+        return len(topics) == 1 + len(self.indexed) and str(topics[0]).lower() == self.topic
+
+    def decode(self, log: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for (name, typ), topic in zip(self.indexed, log["topics"][1:], strict=True):
+            value = eth_abi.decode([typ], bytes.fromhex(str(topic)[2:]))[0]
+            out[name] = to_checksum_address(value) if typ == "address" else value
+        values = eth_abi.decode([t for _n, t in self.data], bytes.fromhex(str(log["data"])[2:]))
+        for (name, typ), value in zip(self.data, values, strict=True):
+            out[name] = to_checksum_address(value) if typ == "address" else value
+        return out
+
+
+class StrategiesAbi:
+    """Encoders for CohortStrategies' functions and decoders for the events a master's chunk emits
+    (its own, and the follower vaults' TradeExecuted)."""
+
+    def __init__(self, abi: list[dict[str, Any]], vault: list[dict[str, Any]]) -> None:
+        self.functions = functions(abi)
+        events = [i for i in (*abi, *vault) if i.get("type") == "event"]
+        self.events = {i["name"]: EventAbi.from_abi(i) for i in events}
+
+    def __getitem__(self, name: str) -> AbiFunction:
+        return self.functions[name]
+
+    def encode(self, name: str, *args: Any) -> str:
+        return self.functions[name].encode(*args)
+
+    def decode_input(self, name: str, data: str) -> tuple[Any, ...]:
+        """The arguments of calldata `data` for function `name`."""
+        fn = self.functions[name]
+        raw = bytes.fromhex(data.removeprefix("0x"))
+        if raw[:4] != fn.selector:
+            raise ValueError(f"calldata is not {name}")
+        return tuple(eth_abi.decode(list(fn.inputs), raw[4:]))
+
+    def logs(self, receipt: dict[str, Any], name: str, address: str | None = None) -> list[dict[str, Any]]:
+        """The decoded `name` events of a receipt (of `address` only, when given), each with its `address`."""
+        event = self.events[name]
+        out = []
+        for log in receipt.get("logs", []):
+            if event.matches(log) and (address is None or str(log.get("address", "")).lower() == address.lower()):
+                out.append({**event.decode(log), "address": to_checksum_address(str(log["address"]))})
+        return out
+
+
+@cache
+def strategies_calls() -> StrategiesAbi:
+    return StrategiesAbi(project_artifact("CohortStrategies").abi, vault_abi())
 
 
 @cache

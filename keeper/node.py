@@ -46,6 +46,7 @@ class Node:
         self.head_number: int | None = None
         self.head_timestamp: int | None = None
         self.base_fee: int | None = None
+        self.gas_limit: int | None = None  # the latest block's gas limit
         self._pending_ts: int | None = None
         self._pending_seen = 0.0
         self.up = False
@@ -74,6 +75,8 @@ class Node:
             self._new_block.set()
             self._new_block = asyncio.Event()
         self.head_timestamp = int(latest["timestamp"], 16)
+        if latest.get("gasLimit") is not None:
+            self.gas_limit = int(latest["gasLimit"], 16)
         if latest.get("baseFeePerGas") is not None:
             self.base_fee = int(latest["baseFeePerGas"], 16)
         self._pending_ts = self.head_timestamp

@@ -312,3 +312,14 @@ def derisk_targets(*, risk_off: bool, paused: bool, holdings: Mapping[str, int])
     if not risk_off or paused:
         return []
     return [asset for asset, amount in holdings.items() if amount > 0]
+
+
+# ==================================================================== master signals (MAM)
+
+
+def chunk_size(*, block_gas_limit: int, base_gas: int, per_follower_gas: int, max_followers: int,
+               gas_fraction_pct: int) -> int:
+    """How many followers one executeMaster may carry: what fits in `gas_fraction_pct` of a
+    block after the fixed cost, at least one, at most `max_followers`."""
+    budget = block_gas_limit * gas_fraction_pct // 100 - base_gas
+    return max(1, min(max_followers, budget // max(1, per_follower_gas)))

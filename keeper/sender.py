@@ -121,10 +121,13 @@ class TxSender:
 
     # ---------------------------------------------------------------- first broadcast
     async def send(self, *, kind: str, to: str, data: str, gas: int, deadline: int | None = None,
-                   signal_id: int | None = None, vault: str | None = None,
-                   still_wanted: Callable[[], Awaitable[bool]] | None = None) -> TxRecord:
+                   signal_id: int | None = None, vault: str | None = None, master_id: int | None = None,
+                   still_wanted: Callable[[], Awaitable[bool]] | None = None,
+                   on_recorded: Callable[[TxRecord], None] | None = None) -> TxRecord:
         """Sign, record and broadcast a call. Returns its record, `broadcast` or, if the node
         could not be reached, still `signed` (`settle` then finds out what happened to it).
+        `on_recorded` runs right after the write-ahead record, before the broadcast (a master
+        marks its chunk's followers sent with it).
         `still_wanted`, asked after the write-ahead record and just before the bytes leave, may
         call it off (another keeper's transaction is pending): then nothing is broadcast.
         Raises DeadlinePassed or Superseded (nothing sent) or SendRejected (the node refused it)."""
@@ -139,7 +142,9 @@ class TxSender:
                 base_fee = self.node.base_fee if self.node.base_fee is not None else policy.GWEI
                 fees = policy.initial_fees(base_fee, self.priority, self.cap)
                 record = self._record(kind=kind, nonce=nonce, to=to, data=data, gas=gas, fees=fees,
-                                      deadline=deadline, signal_id=signal_id, vault=vault)
+                                      deadline=deadline, signal_id=signal_id, vault=vault, master_id=master_id)
+                if on_recorded is not None:
+                    on_recorded(record)
                 if not self._may_send(deadline):  # the last check before the bytes leave
                     self.store.mark_refused(record.id, "deadline reached before broadcast")
                     raise DeadlinePassed(f"deadline {deadline} reached before broadcast")
@@ -169,7 +174,8 @@ class TxSender:
         return policy.sendable(deadline, self.node.chain_now(), self.settings.deadline_margin_s)
 
     def _record(self, *, kind: str, nonce: int, to: str, data: str, gas: int, fees: Fees,
-                deadline: int | None, signal_id: int | None, vault: str | None) -> TxRecord:
+                deadline: int | None, signal_id: int | None, vault: str | None,
+                master_id: int | None = None) -> TxRecord:
         """Sign and write the transaction to the store (write-ahead of the broadcast)."""
         assert self.node.chain_id is not None
         tx: dict[str, Any] = {
@@ -179,7 +185,7 @@ class TxSender:
         new = NewTx(kind=kind, sender=self.address, nonce=nonce, tx_hash="0x" + signed.hash.hex(),
                     raw="0x" + signed.raw_transaction.hex(), to_address=to, data=data, gas_limit=gas,
                     max_fee=fees.max_fee, priority_fee=fees.priority_fee, signal_id=signal_id, vault=vault,
-                    deadline=deadline)
+                    deadline=deadline, master_id=master_id)
         state = SignalState.SIMULATED if signal_id is not None and kind != CANCEL else None
         return self.store.insert_tx(new, signal_state=state)
 
@@ -291,11 +297,12 @@ class TxSender:
             return fees
         if action is StuckAction.CANCEL or cancelling:
             record = self._record(kind=CANCEL, nonce=nonce, to=self.address, data="0x", gas=policy.CANCEL_GAS,
-                                  fees=new_fees, deadline=None, signal_id=latest.signal_id, vault=latest.vault)
+                                  fees=new_fees, deadline=None, signal_id=latest.signal_id, vault=latest.vault,
+                                  master_id=latest.master_id)
         else:
             record = self._record(kind=latest.kind, nonce=nonce, to=latest.to_address, data=latest.data,
                                   gas=latest.gas_limit, fees=new_fees, deadline=deadline,
-                                  signal_id=latest.signal_id, vault=latest.vault)
+                                  signal_id=latest.signal_id, vault=latest.vault, master_id=latest.master_id)
             if not self._may_send(deadline):  # the deadline came while we signed
                 self.store.mark_refused(record.id, "deadline reached before broadcast")
                 return fees

@@ -1,9 +1,11 @@
 """Durable storage: SQLite in WAL mode.
 
-Two tables. `signals` holds every submission, accepted or not, with its state, the reason for
+`signals` holds every submission, accepted or not, with its state, the reason for
 it and its timings. `txs` holds every transaction the keeper signed, written *before* it is
 broadcast (write-ahead), so a keeper killed at any point finds on restart every transaction
 that may be in flight and reconciles it with the chain instead of sending a second one.
+`masters` and `master_followers` (keeper.masterstore) hold master signals and each follower's
+outcome; a master's transactions are in `txs` too (`master_id`).
 
 The keeper uses one connection from its event-loop thread; the CLI opens its own (WAL lets it
 read while the keeper writes).
@@ -19,9 +21,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from keeper.columns import MAX_SQL_INT, clamp_deadline
+from keeper.masterstore import MASTER_SCHEMA, MasterTables, migrate_txs
 from keeper.policy import TERMINAL, SignalState
 
-SCHEMA_VERSION = "1"
+__all__ = ["MAX_SQL_INT", "clamp_deadline"]
+
+SCHEMA_VERSION = "2"  # 2: master signals (keeper.masterstore) and txs.master_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,14 +95,6 @@ TX_REPLACED = "replaced"  # another transaction with the same nonce was mined
 TX_REFUSED = "refused"  # the node refused it: never in any mempool
 OPEN_TX = (TX_SIGNED, TX_BROADCAST)
 
-MAX_SQL_INT = 2**63 - 1  # SQLite's INTEGER; ids, offsets and deadlines beyond it are refused or clamped
-
-
-def clamp_deadline(deadline: int | None) -> int | None:
-    """A deadline as stored: past 2**63 - 1 seconds (a signer's "never") it is that, which means the same."""
-    return None if deadline is None else min(deadline, MAX_SQL_INT)
-
-
 @dataclass(frozen=True)
 class SignalRecord:
     id: int
@@ -159,6 +157,7 @@ class TxRecord:
     receipt_status: int | None
     gas_used: int | None
     effective_gas_price: str | None
+    master_id: int | None = None
 
     def public(self) -> dict[str, Any]:
         out = asdict(self)
@@ -184,9 +183,10 @@ class NewTx:
     signal_id: int | None = None
     vault: str | None = None
     deadline: int | None = None
+    master_id: int | None = None
 
 
-class Store:
+class Store(MasterTables):
     """The keeper's SQLite database (WAL mode; `synchronous` FULL by default)."""
 
     def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
@@ -200,8 +200,9 @@ class Store:
             raise RuntimeError(f"{self.path}: SQLite refused WAL mode (got {mode})")
         self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        if self.meta("schema_version") is None:
+        self._db.executescript(_SCHEMA + MASTER_SCHEMA)
+        migrate_txs(self._db)
+        if self.meta("schema_version") != SCHEMA_VERSION:
             self.set_meta("schema_version", SCHEMA_VERSION)
 
     def close(self) -> None:
@@ -303,12 +304,14 @@ class Store:
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO txs(signal_id, kind, vault, sender, nonce, tx_hash, raw, to_address, data, gas_limit,"
-                " max_fee, priority_fee, deadline, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " max_fee, priority_fee, deadline, status, created_at, master_id)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 # the same bytes signed again (after the node refused them) are the same transaction
                 " ON CONFLICT(tx_hash) DO UPDATE SET status = excluded.status, error = NULL"
                 " RETURNING id",
                 (tx.signal_id, tx.kind, tx.vault, tx.sender, tx.nonce, tx.tx_hash, tx.raw, tx.to_address, tx.data,
-                 tx.gas_limit, str(tx.max_fee), str(tx.priority_fee), clamp_deadline(tx.deadline), TX_SIGNED, now))
+                 tx.gas_limit, str(tx.max_fee), str(tx.priority_fee), clamp_deadline(tx.deadline), TX_SIGNED, now,
+                 tx.master_id))
             tx_id = int(cur.fetchone()[0])
             if tx.signal_id is not None and signal_state is not None:
                 db.execute("UPDATE signals SET state = ?, updated_at = ? WHERE id = ?",
@@ -357,6 +360,10 @@ class Store:
 
     def txs_for_signal(self, signal_id: int) -> list[TxRecord]:
         rows = self._db.execute("SELECT * FROM txs WHERE signal_id = ? ORDER BY id", (signal_id,)).fetchall()
+        return [TxRecord(**dict(r)) for r in rows]
+
+    def txs_for_master(self, master_id: int) -> list[TxRecord]:
+        rows = self._db.execute("SELECT * FROM txs WHERE master_id = ? ORDER BY id", (master_id,)).fetchall()
         return [TxRecord(**dict(r)) for r in rows]
 
     def open_txs(self, sender: str) -> list[TxRecord]:

@@ -173,3 +173,13 @@ def test_backoff_doubles_up_to_its_cap_and_receipt_polls_start_fast() -> None:
 
 def test_gas_limit_leaves_headroom_over_the_simulated_use() -> None:
     assert policy.gas_limit(300_000, 30) == 415_000
+
+
+def test_chunks_fit_the_block_and_the_setting() -> None:
+    size = policy.chunk_size(block_gas_limit=30_000_000, base_gas=300_000, per_follower_gas=120_000,
+                             max_followers=500, gas_fraction_pct=50)
+    assert size == (15_000_000 - 300_000) // 120_000 == 122
+    assert policy.chunk_size(block_gas_limit=30_000_000, base_gas=300_000, per_follower_gas=120_000,
+                             max_followers=50, gas_fraction_pct=50) == 50
+    assert policy.chunk_size(block_gas_limit=100_000, base_gas=300_000, per_follower_gas=120_000,
+                             max_followers=50, gas_fraction_pct=50) == 1  # never zero: one follower a chunk

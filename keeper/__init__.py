@@ -38,6 +38,11 @@ Settings (TOML keys; every key also as an env var `KEEPER_<KEY>`, which wins ove
                         long (0: until POST /breaker/reset, or a restart)
     fees_interval_s, redemptions_interval_s, risk_interval_s   duty periods (0 disables one);
                         derisk_bps: share of a holding sold per de-risking call
+    strategies          the CohortStrategies contract (default: the manifest's cohort.strategies)
+    max_followers_per_chunk, block_gas_fraction_pct   a master's followers per executeMaster
+                        transaction, and the share of the block gas limit one may use;
+                        master_base_gas, master_follower_gas: planning estimates (each chunk is
+                        simulated); floor_slippage_bps: the floor price is the simulated price less this
     log_level, log_json structured JSON lines on stderr; secrets are redacted
 
 keeper/keeper.example.toml lists them all with their defaults.
@@ -53,6 +58,14 @@ HTTP
     GET  /signals/{id}?wait=S   state, reason, outcome and transactions (waits up to S seconds
                                 for a final state)
     GET  /signals?state=&vault=&limit=&offset=
+    POST /masters               a signed master signal's JSON (cohort.strategies.SignedMaster:
+                                {"strategies", "chainId", "digest", "signature", "master"}) -> 202
+                                {"id", "digest", "state"}; the same refusals, with unknown_strategy
+                                for a strategies contract or strategy id this keeper does not know
+    GET  /masters/{id}?wait=S   state, and each follower's outcome: filled (amount in and out),
+                                zero, skipped (the vault's reason, in words), filled_by_other,
+                                expired; with the chunks' transactions
+    GET  /masters?state=&strategy=&limit=&offset=
     GET  /healthz               200 when it can send; 503 {"status": "breaker_open" | "rpc_down" |
                                 "starting", ...} with the breaker's reason
     GET  /metrics               Prometheus: keeper_signals{state}, receipt-to-broadcast and
@@ -60,12 +73,18 @@ HTTP
                                 spent, transactions sent and replaced, duty runs, breaker, RPC
     POST /breaker/reset         with the admin token (401 without it; 403 when none is configured)
 
+Master signals: the keeper finds the strategy's followers among the vaults it serves (followState()
+names the strategy, this keeper is one of the vault's keepers, shareFilled() is false), executes them
+in chunks under the block gas limit at a floor price from a simulation, and records each follower's
+outcome. A keeper restarted mid-batch settles the chunk in flight and sends only the rest.
+
 States: received -> verified -> simulated -> submitted -> executed | executed_by_other |
 rejected | failed | expired.
 
 Command line
 ------------
-    cohort-keeper submit signal.json [--url http://127.0.0.1:8547] [--wait 30]
+    cohort-keeper submit signal.json [--url http://127.0.0.1:8547] [--wait 30]   # a master signal's
+                                                  # JSON goes to POST /masters
     cohort-keeper submit signal.json --direct     # straight into the store; picked up by the keeper
     cohort-keeper list [--state executed] [--vault 0x..]
     cohort-keeper status 12

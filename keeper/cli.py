@@ -87,18 +87,47 @@ def _outcome(data: dict[str, Any]) -> tuple[int, str]:
                f"`cohort-keeper status {data.get('id')}`")
 
 
+def is_master(body: bytes) -> bool:
+    """Is this the JSON of a signed master signal (cohort.strategies.SignedMaster), not a signal's?"""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and "master" in data
+
+
+def _master_outcome(data: dict[str, Any]) -> tuple[int, str]:
+    """The exit code and a sentence for a master signal after `submit --wait`."""
+    state = str(data.get("state", ""))
+    counts: dict[str, int] = {}
+    for follower in data.get("followers", []):
+        counts[follower["state"]] = counts.get(follower["state"], 0) + 1
+    followers = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "no followers"
+    if state == SignalState.EXECUTED:
+        return 0, f"master signal {data.get('id')} executed: {followers}"
+    if is_terminal(state):
+        return 1, f"master signal {data.get('id')} ended {state}: {data.get('reason')}: {data.get('detail')}"
+    return 3, (f"master signal {data.get('id')} is still {state or 'pending'} after the wait ({followers}); follow "
+               f"it at GET /masters/{data.get('id')}")
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     settings = _settings(args)
     body = _read_signal(args.signal)
+    path = "masters" if is_master(body) else "signals"
     if args.direct:
+        if path == "masters":
+            print("cohort-keeper: --direct takes trade signals only; submit a master signal over HTTP to a running "
+                  "keeper (leave --direct out)", file=sys.stderr)
+            return 2
         return _submit_direct(settings, body)
     url = (args.url or f"http://{settings.host}:{settings.port}").rstrip("/")
     try:
         with httpx.Client(timeout=args.wait + 10) as client:
-            answer = client.post(f"{url}/signals", content=body, headers={"content-type": "application/json"})
+            answer = client.post(f"{url}/{path}", content=body, headers={"content-type": "application/json"})
             data = answer.json()
             if answer.status_code < 300 and args.wait > 0:
-                data = client.get(f"{url}/signals/{data['id']}", params={"wait": args.wait}).json()
+                data = client.get(f"{url}/{path}/{data['id']}", params={"wait": args.wait}).json()
     except httpx.HTTPError as exc:
         print(f"cohort-keeper: cannot reach the keeper at {url}: {exc}; start it (`cohort-keeper run`), give its "
               "address with --url, or use --direct to write to its store", file=sys.stderr)
@@ -114,7 +143,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         return 1
     if args.wait <= 0:
         return 0
-    code, sentence = _outcome(data)
+    code, sentence = _master_outcome(data) if path == "masters" else _outcome(data)
     print(f"cohort-keeper: {sentence}", file=sys.stderr)
     return code
 
@@ -222,7 +251,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--db", help="SQLite store path (overrides the settings)")
     run.set_defaults(fn=cmd_run)
 
-    submit = common(sub.add_parser("submit", help="submit a signed signal JSON file ('-' for stdin)"))
+    submit = common(sub.add_parser("submit", help="submit a signed signal or master signal JSON file ('-': stdin)"))
     submit.add_argument("signal")
     submit.add_argument("--url", help="the keeper's HTTP address (default: host and port of the settings)")
     submit.add_argument("--direct", action="store_true", help="write into the store instead of HTTP")

@@ -1,4 +1,5 @@
-"""The keeper's HTTP API (FastAPI): signal intake and status, health, metrics, breaker reset.
+"""The keeper's HTTP API (FastAPI): signal and master-signal intake and status, health, metrics,
+breaker reset.
 
 Every error answer is JSON `{"error": "<code>", "detail": "..."}` with a 4xx status (or 503
 from /healthz while the keeper cannot send).
@@ -17,11 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from keeper import __version__
 from keeper.breaker import BreakerGuard
+from keeper.columns import MAX_SQL_INT
 from keeper.intake import Intake
+from keeper.masters import MasterIntake
 from keeper.metrics import CONTENT_TYPE, KeeperMetrics
 from keeper.policy import SignalState
 from keeper.settings import KeeperSettings
-from keeper.store import MAX_SQL_INT, Store
+from keeper.store import Store
 
 
 class Keeper(Protocol):
@@ -30,11 +33,14 @@ class Keeper(Protocol):
 
     settings: KeeperSettings
     intake: Intake
+    master_intake: MasterIntake
     store: Store
     metrics: KeeperMetrics
     breaker: BreakerGuard
 
     async def wait_finished(self, signal_id: int, timeout: float) -> None: ...
+
+    async def wait_master_finished(self, master_id: int, timeout: float) -> None: ...
 
     def health(self) -> tuple[int, dict[str, Any]]: ...
 
@@ -91,6 +97,44 @@ def signals_router(keeper: Keeper) -> APIRouter:
     return router
 
 
+def masters_router(keeper: Keeper) -> APIRouter:
+    router = APIRouter(prefix="/masters", tags=["master signals"])
+
+    @router.post("", status_code=202, summary="Submit a signed master signal (cohort.strategies.SignedMaster's JSON)")
+    async def submit(request: Request) -> JSONResponse:
+        body = await _read_body(request, keeper.settings.max_body_bytes)
+        received_at = time.time()
+        client = request.client.host if request.client is not None else None
+        admission = await keeper.master_intake.admit(body, source="http", received_at=received_at, client=client)
+        return JSONResponse(admission.body, status_code=admission.status)
+
+    @router.get("/{master_id}", summary="A master signal's state, each follower's outcome, and its transactions")
+    async def get_master(master_id: Annotated[int, Path(ge=1, le=MAX_SQL_INT)],
+                         wait: Annotated[float, Query(ge=0, le=120,
+                                                      description="seconds to wait for a final state")] = 0,
+                         ) -> JSONResponse:
+        if wait:
+            await keeper.wait_master_finished(master_id, wait)
+        record = keeper.store.master(master_id)
+        if record is None:
+            return error(404, "not_found", f"no master signal #{master_id}")
+        body = record.public()
+        body["followers"] = [f.public() for f in keeper.store.followers(master_id)]
+        body["transactions"] = [t.public() for t in keeper.store.txs_for_master(master_id)]
+        return JSONResponse(body)
+
+    @router.get("", summary="Master signals, newest first, optionally by state or strategy id")
+    async def list_masters(state: SignalState | None = None,
+                           strategy: Annotated[int | None, Query(ge=1, le=MAX_SQL_INT)] = None,
+                           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                           offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0) -> JSONResponse:
+        records = keeper.store.list_masters(state=None if state is None else str(state), strategy_id=strategy,
+                                            limit=limit, offset=offset)
+        return JSONResponse({"masters": [r.public() for r in records]})
+
+    return router
+
+
 def ops_router(keeper: Keeper) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -133,5 +177,6 @@ def create_app(keeper: Keeper) -> FastAPI:
         return error(422, "invalid_request", detail)
 
     app.include_router(signals_router(keeper))
+    app.include_router(masters_router(keeper))
     app.include_router(ops_router(keeper))
     return app

@@ -29,14 +29,16 @@ from eth_account.signers.local import LocalAccount
 
 from cohort.errors import ContractRevert
 from keeper import __version__, policy
-from keeper.abi import vault_calls
+from keeper.abi import strategies_calls, vault_calls
 from keeper.breaker import BreakerGuard
 from keeper.duties import DutyContext, DutyFn, DutySkipped, register_standard_duties
 from keeper.errors import ConfigError, RpcUnavailable
 from keeper.intake import Intake, Verifier
+from keeper.master_pipeline import MasterPipeline
+from keeper.masters import MasterIntake, MasterVerifier, StrategyDirectory
 from keeper.metrics import KeeperMetrics
 from keeper.node import Node
-from keeper.pipeline import SignalPipeline
+from keeper.pipeline import Parked, SignalPipeline
 from keeper.policy import SignalState
 from keeper.rpc import Rpc
 from keeper.sender import TxSender
@@ -90,6 +92,19 @@ class Keeper:
                                        directory=self.directory, abi=self.abi, breaker=self.breaker,
                                        metrics=self.metrics, settings=settings, started_at=self.started_at,
                                        on_finished=self._finished)
+        self.strategies = StrategyDirectory(settings.strategies_address(), self.node)
+        self.master_intake = MasterIntake(
+            store=self.store, node=self.node, metrics=self.metrics, max_body_bytes=settings.max_body_bytes,
+            verifier=MasterVerifier(directory=self.strategies, node=self.node, expected_chain_id=settings.chain_id,
+                                    deadline_margin_s=settings.deadline_margin_s),
+            enqueue=self.enqueue_master, refusals=self.intake.refusals)
+        self.masters = MasterPipeline(store=self.store, node=self.node, sender=self.sender,
+                                      strategies_dir=self.strategies, vaults=self.directory, vault_abi=self.abi,
+                                      abi=strategies_calls(), breaker=self.breaker, settings=settings,
+                                      on_finished=self._master_finished)
+        self._master_queue: asyncio.Queue[int] = asyncio.Queue()
+        self._masters_active: set[int] = set()
+        self._master_waiters: dict[int, asyncio.Event] = {}
         self.duties: list[Duty] = []
         self.ready = threading.Event()  # set once the chain is reached and workers run (tests, CLI)
         self.http_port: int | None = None
@@ -127,6 +142,25 @@ class Keeper:
         if waiter is not None:
             waiter.set()
 
+    def enqueue_master(self, master_id: int) -> None:
+        if master_id not in self._masters_active:
+            self._masters_active.add(master_id)
+            self._master_queue.put_nowait(master_id)
+
+    def _master_finished(self, master_id: int, state: str) -> None:
+        waiter = self._master_waiters.pop(master_id, None)
+        if waiter is not None:
+            waiter.set()
+
+    async def wait_master_finished(self, master_id: int, timeout: float) -> None:
+        """Return when the master signal is final, or after `timeout` seconds (long-poll)."""
+        record = self.store.master(master_id)
+        if record is None or record.terminal or timeout <= 0:
+            return
+        waiter = self._master_waiters.setdefault(master_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waiter.wait(), timeout)
+
     async def wait_finished(self, signal_id: int, timeout: float) -> None:
         """Return when the signal is final, or after `timeout` seconds (long-poll)."""
         record = self.store.get(signal_id)
@@ -149,6 +183,7 @@ class Keeper:
             status = "ok"
         body = {"status": status, "version": __version__, "account": self.address, "rpc": rpc, "breaker": breaker,
                 "signals": self.store.counts_by_state(), "in_progress": len(self._active),
+                "masters": self.store.master_counts(), "strategies": self.strategies.address,
                 "vaults": self.vault_addresses,
                 "duties": {d.name: {"interval_s": d.interval_s, "vaults": d.runs} for d in self.duties},
                 "started_at": self.started_at}
@@ -179,8 +214,11 @@ class Keeper:
                       for d in self.duties for v in self.vault_addresses]
             tasks.append(asyncio.create_task(self._resume_duty_txs(), name="resume-duty-txs"))
             tasks.append(asyncio.create_task(self._scan_store(), name="scan-store"))
+            tasks.append(asyncio.create_task(self._master_worker(), name="masters"))
             for record in self.store.pending():
                 self.enqueue(record.id, record.vault or "")
+            for master in self.store.pending_masters():
+                self.enqueue_master(master.id)
             self.ready.set()
             log.info("keeper running", extra={"account": self.address, "vaults": self.vault_addresses,
                                               "http_port": self.http_port, "duties": [d.name for d in self.duties]})
@@ -189,7 +227,7 @@ class Keeper:
             log.info("keeper stopping")
             if self._server is not None:
                 self._server.should_exit = True
-            for waiter in self._waiters.values():  # answer long-polls now, not at their timeout
+            for waiter in [*self._waiters.values(), *self._master_waiters.values()]:  # answer long-polls now
                 waiter.set()
             for task in tasks[1:]:
                 task.cancel()
@@ -265,6 +303,21 @@ class Keeper:
             if parked is not None:  # it waits; the queue goes on with the vault's other signals
                 self._loop_later(parked.seconds, self.enqueue, signal_id, vault)
 
+    async def _master_worker(self) -> None:
+        """Master signals, one at a time (each is many transactions of this keeper's account)."""
+        while True:
+            master_id = await self._master_queue.get()
+            try:
+                parked = await self.masters.process(master_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("master processing failed; retrying it later", extra={"master_id": master_id})
+                parked = Parked(self.settings.retry_delay_s)
+            self._masters_active.discard(master_id)
+            if parked is not None:
+                self._loop_later(parked.seconds, self.enqueue_master, master_id)
+
     def _loop_later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
         assert self._loop is not None
         self._loop.call_later(delay, fn, *args)
@@ -282,7 +335,7 @@ class Keeper:
         """Duty transactions that were in flight when the keeper stopped: see them through."""
         groups: dict[int, list[Any]] = {}
         for tx in self.store.open_txs(self.address):
-            if tx.signal_id is None:
+            if tx.signal_id is None and tx.master_id is None:  # signals and masters settle their own
                 groups.setdefault(tx.nonce, []).append(tx)
         for nonce, attempts in sorted(groups.items()):
             outcome = await self.sender.settle(attempts)

@@ -75,6 +75,14 @@ class KeeperSettings(BaseSettings):
     breaker_cooldown_s: float = Field(60.0, ge=0)  # 0: stays open until POST /breaker/reset
     log_chunk_blocks: int = Field(10_000, ge=1)
 
+    # ---------------------------------------------------------------- master signals (MAM)
+    strategies: str | None = None  # the CohortStrategies contract (default: the manifest's cohort.strategies)
+    max_followers_per_chunk: int = Field(50, ge=1)  # followers per executeMaster transaction, at most
+    block_gas_fraction_pct: int = Field(50, ge=1, le=95)  # share of the block gas limit one chunk may use
+    master_base_gas: int = Field(300_000, ge=0)  # a chunk's fixed cost, for planning (then measured)
+    master_follower_gas: int = Field(120_000, ge=1)  # each follower's cost, for planning (then measured)
+    floor_slippage_bps: int = Field(30, ge=0, lt=10_000)  # floor = simulated price less this
+
     # ---------------------------------------------------------------- duties (0 disables one)
     fees_interval_s: float = Field(3600.0, ge=0)
     redemptions_interval_s: float = Field(60.0, ge=0)
@@ -134,6 +142,21 @@ class KeeperSettings(BaseSettings):
         if not out:
             raise ConfigError("no vaults: set vaults (KEEPER_VAULTS) or a manifest that has some")
         return list(dict.fromkeys(out))
+
+    def strategies_address(self) -> str | None:
+        """The CohortStrategies contract whose master signals this keeper executes (None: none)."""
+        from web3 import Web3
+
+        if self.strategies:
+            if not Web3.is_address(self.strategies):
+                raise ConfigError(f"strategies {self.strategies!r} is not an address")
+            return Web3.to_checksum_address(self.strategies)
+        try:
+            manifest = mf.load(self.manifest) if self.manifest else None
+        except mf.ManifestError as exc:
+            raise ConfigError(str(exc)) from None
+        found = None if manifest is None else getattr(manifest.cohort, "strategies", None)
+        return None if not found else Web3.to_checksum_address(found)
 
     def secrets(self) -> list[str]:
         """Secret values, for the log redactor."""

@@ -1,0 +1,171 @@
+"""Master signals through a real keeper (HTTP, store, sender) on anvil with real Uniswap: intake
+refusals by name, chunked execution at one price, each follower's outcome recorded and shown."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from cohort import cli
+from cohort import manifest as mf
+from cohort.accounts import dev_account
+from cohort.dev.anvil import DevChain
+from cohort.settings import CohortSettings
+from cohort.strategies import FollowRule, RuleKind
+from keeper.cli import main as keeper_cli
+from keeper.store import Store
+from tests.conftest import Roles
+from tests.keeper.conftest import txs_of
+from tests.keeper.mam import EQUITY, HALF, ONE_AND_HALF, USDC, MasterBook, follower, new_strategy, pause
+
+
+def _trades(w3: Web3, vault: Any, digest: str) -> list[Any]:
+    event = vault.contract.events.TradeExecuted
+    return list(event.get_logs(from_block=0, argument_filters={"digest": bytes.fromhex(digest[2:])}))
+
+
+def _post(client: Any, body: str | bytes) -> Any:
+    return client.http.post("/masters", content=body, headers={"content-type": "application/json"})
+
+
+def _master(client: Any, master_id: int, wait: float = 0) -> dict[str, Any]:
+    answer = client.http.get(f"/masters/{master_id}", params={"wait": wait} if wait else None)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+@pytest.fixture
+def mam(w3: Web3, deployment: mf.Manifest, roles: Roles) -> tuple[Any, int, MasterBook]:
+    s, strategy_id = new_strategy(w3, deployment, roles)
+    return s, strategy_id, MasterBook(s, deployment, strategy_id, roles.manager)
+
+
+def test_three_rules_fill_one_master_in_chunks_at_one_price(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper) -> None:
+    s, strategy_id, book = mam
+    lot = FollowRule(RuleKind.FIXED_LOT, fixed_lot=300 * USDC, min_lot=USDC)
+    vaults = [follower(w3, deployment, roles, s, strategy_id, rule) for rule in (HALF, ONE_AND_HALF, lot)]
+    k = start_keeper([v.address for v in vaults], strategies=s.address, max_followers_per_chunk=2)
+    sent_before = txs_of(w3, roles.keeper)
+
+    signed = book.signed(size_bps=1000, lots=2 * 10**18)
+    answer = _post(k.client, signed.to_json())
+    assert answer.status_code == 202, answer.text
+    record = _master(k.client, answer.json()["id"], wait=60)
+
+    assert record["state"] == "executed", record
+    assert [f["state"] for f in record["followers"]] == ["filled"] * 3
+    assert [f["chunk"] for f in record["followers"]] == [1, 1, 2]  # two per transaction
+    assert len(record["transactions"]) == 2 and txs_of(w3, roles.keeper) == sent_before + 2
+    ins = [int(f["amount_in"]) for f in record["followers"]]
+    assert ins[0] == 1_000 * USDC and ins[1] == 3_000 * USDC and ins[2] == 600 * USDC  # 10% x 0.5, x1.5; 2 lots
+    for v, f in zip(vaults, record["followers"], strict=True):
+        trades = _trades(w3, v, record["digest"])
+        assert len(trades) == 1 and trades[0]["args"]["amountIn"] == int(f["amount_in"])
+        assert trades[0]["args"]["amountOut"] == int(f["amount_out"]) > 0
+        assert s.share_filled(strategy_id, v.address, signed.master.nonce)
+    # one chunk, one price: the two followers of chunk 1 got the same WETH per USDC (to rounding)
+    a, b = record["followers"][:2]
+    assert abs(int(a["amount_out"]) * int(b["amount_in"]) - int(b["amount_out"]) * int(a["amount_in"])) \
+        <= int(a["amount_in"]) + int(b["amount_in"])
+
+
+def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper) -> None:
+    s, strategy_id, book = mam
+    ok, paused = (follower(w3, deployment, roles, s, strategy_id, EQUITY) for _ in range(2))
+    pause(paused, roles.guardian)
+    k = start_keeper([ok.address, paused.address], strategies=s.address)
+    record = _master(k.client, _post(k.client, book.signed().to_json()).json()["id"], wait=60)
+
+    assert record["state"] == "executed", record
+    by_vault = {f["follower"]: f for f in record["followers"]}
+    assert by_vault[ok.address]["state"] == "filled"
+    skipped = by_vault[paused.address]
+    assert skipped["state"] == "skipped" and skipped["reason"] == "CohortPaused"
+    assert "the vault is paused" in skipped["detail"]
+    assert _trades(w3, paused, record["digest"]) == [] and len(_trades(w3, ok, record["digest"])) == 1
+
+
+def test_followers_of_other_strategies_and_vaults_without_this_keeper_are_left_out(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper) -> None:
+    s, strategy_id, book = mam
+    mine = follower(w3, deployment, roles, s, strategy_id, EQUITY)
+    other_id = s.create(roles.manager.address, "other", roles.owner)
+    other = follower(w3, deployment, roles, s, other_id, EQUITY)
+    k = start_keeper([mine.address, other.address], strategies=s.address)
+    record = _master(k.client, _post(k.client, book.signed().to_json()).json()["id"], wait=60)
+    assert [f["follower"] for f in record["followers"]] == [mine.address]
+    listed = k.client.http.get("/masters", params={"strategy": strategy_id}).json()["masters"]
+    assert [m["id"] for m in listed] == [record["id"]]
+
+
+def test_a_master_signed_with_the_cli_is_executed_through_cohort_keeper_submit(
+        w3: Web3, anvil: Any, manifest_path: Any, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper,
+        tmp_path: Any, capsys: Any) -> None:
+    s, strategy_id, _book = mam
+    v = follower(w3, deployment, roles, s, strategy_id, EQUITY)
+    k = start_keeper([v.address], strategies=s.address)
+    out_file = tmp_path / "master.json"
+    settings = CohortSettings(rpc_url=anvil.rpc_url, manifest=manifest_path)
+    code = cli.main(["strategy", "sign", str(strategy_id), "--sell", "USDC", "--buy", "WETH", "--size", "5%",
+                     "--max-price", "6000", "--ref-price", "3000", "--out", str(out_file), "--dev-account", "5"],
+                    settings=settings)
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert keeper_cli(["submit", str(out_file), "--url", k.client.url, "--wait", "60"]) == 0
+    out, err = capsys.readouterr()
+    assert "executed: 1 filled" in err
+    record = json.loads(out)
+    assert record["followers"][0]["follower"] == v.address and int(record["followers"][0]["amount_in"]) == 1_000 * USDC
+    assert len(_trades(w3, v, record["digest"])) == 1
+
+
+def _json(signed: Any, **changes: Any) -> str:
+    data = signed.to_json_dict()
+    data.update(changes)
+    return json.dumps(data)
+
+
+CASES = {
+    "not JSON": (lambda b, c: b"{'master': 1", 400, "malformed_json"),
+    "a field missing": (lambda b, c: json.dumps({**b.signed().to_json_dict(), "master": {}}), 422, "invalid_signal"),
+    "another strategies contract": (lambda b, c: _json(b.signed(), strategies="0x" + "ab" * 20), 422,
+                                    "unknown_strategy"),
+    "a strategy that does not exist": (lambda b, c: b.signed(strategy_id=999).to_json(), 422, "unknown_strategy"),
+    "another chain": (lambda b, c: b.sign(b.build(), domain=replace(b.domain, chain_id=1)).to_json(), 422,
+                      "wrong_chain"),
+    "digest does not match": (lambda b, c: _json(b.signed(), digest="0x" + "11" * 32), 422, "digest_mismatch"),
+    "signed by someone else": (lambda b, c: b.sign(b.build(), signer=dev_account(6)).to_json(), 422,
+                               "bad_signature"),
+    "deadline passed": (lambda b, c: b.signed(deadline=c.timestamp() - 1).to_json(), 422, "expired"),
+}
+
+
+def test_every_refusal_is_named_recorded_and_nothing_is_sent(
+        w3: Web3, chain: DevChain, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper,
+        tmp_path: Any) -> None:
+    s, strategy_id, book = mam
+    v = follower(w3, deployment, roles, s, strategy_id, EQUITY)
+    k = start_keeper([v.address], strategies=s.address, db_path=tmp_path / "refusals.db", refusal_burst=100)
+    sent_before = txs_of(w3, roles.keeper)
+    for name, (make, status, code) in CASES.items():
+        answer = _post(k.client, make(book, chain))
+        assert (answer.status_code, answer.json()["error"]) == (status, code), (name, answer.text)
+        stored = _master(k.client, answer.json()["id"])
+        assert stored["state"] == "rejected" and stored["reason"] == code, name
+    signed = book.signed()
+    first, again = _post(k.client, signed.to_json()), _post(k.client, signed.to_json())
+    assert first.status_code == 202 and again.status_code == 200 and again.json()["duplicate"] is True
+    assert _master(k.client, first.json()["id"], wait=60)["state"] == "executed"
+    assert txs_of(w3, roles.keeper) == sent_before + 1  # only the accepted one was sent, once
+    k.stop()
+    store = Store(tmp_path / "refusals.db")
+    try:
+        assert store.master_counts() == {"rejected": len(CASES), "executed": 1}
+    finally:
+        store.close()

@@ -16,6 +16,18 @@ Managers sign trade signals off-chain (sizes are fractions, so one signal fits a
     cohort signal verify signal.json                 # digest, signature, nonce unused, time left
     cohort signal cancel alpha NONCE --account manager   # invalidate a nonce on-chain
 
+Strategies (MAM): one manager's master signal traded by every vault that follows it, each by its rule:
+
+    cohort strategy create "Momentum" --manager 0x.. --account owner    # prints the strategy id
+    cohort strategy follow alpha 1 --rule multiplier 1.5x --min-lot 10 --tolerance 1% --account owner
+    cohort strategy unfollow alpha --account owner   # owner or guardian, at once
+    cohort strategy sign 1 --sell USDC --buy WETH --size 25% --max-price 3100 --ref-price 3000 \\
+        --account manager --out master.json          # then: cohort-keeper submit master.json
+
+`follow` waits behind the vault's timelock: the first call queues it and prints when the same
+command applies it. Rules: `equity`, `multiplier 0.5x`, `fixed-lot 100` (amount of the input
+token per master lot; --min-lot and fixed lots count in the vault's asset unless --lot-token).
+
 On the devnet (chain 31337) only:
 
     cohort dev account alice 7                       # Ape account `alice` holding dev key #7
@@ -46,7 +58,7 @@ from typing import Any
 
 from web3.exceptions import Web3Exception
 
-from cohort.cli import dev, investor, signal, vaults
+from cohort.cli import dev, investor, signal, strategy, vaults
 from cohort.cli.context import Context, global_options
 from cohort.errors import CohortError, ContractRevert
 from cohort.settings import CohortSettings
@@ -61,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     global_options(common, in_subcommand=True)
     sub = parser.add_subparsers(dest="command", required=True)
-    for part in (vaults, investor, signal, dev):
+    for part in (vaults, investor, signal, strategy, dev):
         part.register(sub, common)
     return parser
 

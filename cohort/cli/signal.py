@@ -22,7 +22,7 @@ from cohort.uniswap import encode_v2_path, encode_v3_path
 from cohort.vault import Vault
 
 
-def _route(ctx: Context, sell: mf.TokenInfo, buy: mf.TokenInfo) -> tuple[str, bytes, list[str]]:
+def route(ctx: Context, sell: mf.TokenInfo, buy: mf.TokenInfo) -> tuple[str, bytes, list[str]]:
     """(adapter, path, every token on the way)."""
     a = ctx.args
     hops = [sell.address, *(ctx.token(x).address for x in (a.via or [])), buy.address]
@@ -31,7 +31,7 @@ def _route(ctx: Context, sell: mf.TokenInfo, buy: mf.TokenInfo) -> tuple[str, by
     return ctx.manifest.cohort.adapters["uniswap-v3"], encode_v3_path(hops, [a.fee] * (len(hops) - 1)), hops
 
 
-def _limit(a: argparse.Namespace, sell: str, buy: str) -> int:
+def limit_wad(a: argparse.Namespace, sell: str, buy: str) -> int:
     """The signal's limit: whole `buy` per whole `sell`, 18 decimals."""
     if (a.min_price is None) == (a.max_price is None):
         raise UsageError(f"give exactly one of --min-price (least {buy} received per {sell}) or --max-price "
@@ -77,8 +77,8 @@ def cmd_signal_sign(ctx: Context) -> None:
         raise UsageError(f"--sell and --buy are both {sell.symbol}")
     size_bps, slippage_bps = u.parse_bps(a.size), u.parse_bps(a.slippage)
     validity = u.parse_duration(a.expires)
-    limit = _limit(a, sell.symbol, buy.symbol)
-    adapter, path, hops = _route(ctx, sell, buy)
+    limit = limit_wad(a, sell.symbol, buy.symbol)
+    adapter, path, hops = route(ctx, sell, buy)
     vault_address = a.vault if Web3.is_address(a.vault) else ctx.manifest.vault(a.vault).address
     warnings: list[str] = []
     if a.offline:

@@ -61,7 +61,8 @@ HTTP
     POST /masters               a signed master signal's JSON (cohort.strategies.SignedMaster:
                                 {"strategies", "chainId", "digest", "signature", "master"}) -> 202
                                 {"id", "digest", "state"}; the same refusals, with unknown_strategy
-                                for a strategies contract or strategy id this keeper does not know
+                                for a strategies contract or strategy id this keeper does not know;
+                                503 rpc_down while the node is away (not stored: submit it again)
     GET  /masters/{id}?wait=S   state, and each follower's outcome: filled (amount in and out),
                                 zero, skipped (the vault's reason, in words), filled_by_other,
                                 expired; with the chunks' transactions

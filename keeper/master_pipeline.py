@@ -83,6 +83,9 @@ class MasterPipeline:
                 await asyncio.sleep(next(backoff))
 
     async def _advance(self, rec: MasterRecord, signed: strategies.SignedMaster) -> Step:
+        if self.strategies.resolve(rec.strategies or "") is None:  # the settings changed since it was accepted
+            return self._finish(rec, SignalState.REJECTED, "unknown_strategy",
+                                f"this keeper no longer serves the strategies contract {rec.strategies}")
         txs = self.store.txs_for_master(rec.id)
         open_txs = [t for t in txs if t.status in OPEN_TX]
         if open_txs:  # a chunk may be in flight (we restarted, or just sent it): settle it first

@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from cohort import cli
+from cohort import cli, strategies
 from cohort import manifest as mf
 from cohort.accounts import dev_account
 from cohort.dev.anvil import DevChain
 from cohort.settings import CohortSettings
 from cohort.strategies import FollowRule, RuleKind
+from cohort.tx import transact
 from keeper.cli import main as keeper_cli
 from keeper.store import Store
 from tests.conftest import Roles
-from tests.keeper.conftest import txs_of
+from tests.keeper.conftest import SECOND_KEEPER_INDEX, txs_of
 from tests.keeper.mam import EQUITY, HALF, ONE_AND_HALF, USDC, MasterBook, follower, new_strategy, pause
 
 
@@ -89,6 +90,29 @@ def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
     assert skipped["state"] == "skipped" and skipped["reason"] == "CohortPaused"
     assert "the vault is paused" in skipped["detail"]
     assert _trades(w3, paused, record["digest"]) == [] and len(_trades(w3, ok, record["digest"])) == 1
+
+
+def test_a_share_filled_by_someone_else_is_recorded_and_never_sent_again(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper) -> None:
+    s, strategy_id, book = mam
+    first, second = (follower(w3, deployment, roles, s, strategy_id, EQUITY) for _ in range(2))
+    other_keeper = roles.investors[SECOND_KEEPER_INDEX - 7]  # dev account 13, an allowed keeper of `first` too
+    transact(first.fn.setKeeper(other_keeper, True), roles.owner)
+    signed = book.signed()
+    total_in, total_out = s.simulate(signed, [first.address], other_keeper)
+    s.execute(signed, [first.address], strategies.floor_price(total_in, total_out, 30), other_keeper)
+    k = start_keeper([first.address, second.address], strategies=s.address)
+    sent_before = txs_of(w3, roles.keeper)
+    record = _master(k.client, _post(k.client, signed.to_json()).json()["id"], wait=60)
+
+    assert record["state"] == "executed", record
+    by_vault = {f["follower"]: f for f in record["followers"]}
+    other = by_vault[first.address]
+    assert other["state"] == "filled_by_other" and int(other["amount_in"]) == total_in
+    assert other_keeper in other["detail"]
+    assert by_vault[second.address]["state"] == "filled" and by_vault[second.address]["chunk"] == 1
+    assert txs_of(w3, roles.keeper) == sent_before + 1  # one chunk, with the second follower only
+    assert [len(_trades(w3, v, record["digest"])) for v in (first, second)] == [1, 1]
 
 
 def test_followers_of_other_strategies_and_vaults_without_this_keeper_are_left_out(

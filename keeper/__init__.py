@@ -89,6 +89,7 @@ Command line
     cohort-keeper submit signal.json --direct     # straight into the store; picked up by the keeper
     cohort-keeper list [--state executed] [--vault 0x..]
     cohort-keeper status 12
+    cohort-keeper masters [3]                     # master signals; one with each follower's outcome
     cohort-keeper config                          # effective settings, secrets masked
 """
 

@@ -230,6 +230,33 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_masters(args: argparse.Namespace) -> int:
+    """Master signals, newest first; with an id, one of them with each follower's outcome."""
+    settings = _settings(args)
+    store = _open_store(settings)
+    try:
+        if args.id is not None:
+            record = store.master(args.id)
+            if record is None:
+                print(f"cohort-keeper: no master signal #{args.id} in {settings.db_path}", file=sys.stderr)
+                return 1
+            out = record.public()
+            out["followers"] = [f.public() for f in store.followers(args.id)]
+            out["transactions"] = [t.public() for t in store.txs_for_master(args.id)]
+            print(json.dumps(out, indent=2))
+            return 0
+        records = store.list_masters(state=args.state, limit=args.limit)
+        counts = {r.id: [f.state for f in store.followers(r.id)] for r in records}
+    finally:
+        store.close()
+    print(f"{'id':>6}  {'state':<10}  {'strategy':>8}  {'nonce':>20}  followers")
+    for r in records:
+        states = counts[r.id]
+        summary = ", ".join(f"{states.count(s)} {s}" for s in dict.fromkeys(states)) or (r.detail or "")
+        print(f"{r.id:>6}  {r.state:<10}  {r.strategy_id or '-':>8}  {r.nonce or '-':>20}  {summary}")
+    return 0
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     print(json.dumps(_settings(args).model_dump(mode="json"), indent=2))
     return 0
@@ -268,6 +295,12 @@ def parser() -> argparse.ArgumentParser:
     status = common(sub.add_parser("status", help="one signal: state, reason, outcome, transactions"))
     status.add_argument("id", type=int)
     status.set_defaults(fn=cmd_status)
+
+    masters = common(sub.add_parser("masters", help="master signals; with an id, one with each follower's outcome"))
+    masters.add_argument("id", type=int, nargs="?")
+    masters.add_argument("--state", choices=[str(s) for s in SignalState])
+    masters.add_argument("--limit", type=int, default=50)
+    masters.set_defaults(fn=cmd_masters)
 
     config = common(sub.add_parser("config", help="print the effective settings (secrets masked)"))
     config.set_defaults(fn=cmd_config)

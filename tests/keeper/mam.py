@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -21,7 +22,7 @@ from tests.conftest import Roles, make_vault
 from tests.helpers import deposit
 
 USDC = 10**6
-WETH_PER_USDC = signals.limit_price_wad(signals.Decimal(1) / 3000)  # about the devnet's price
+WETH_PER_USDC = signals.limit_price_wad(Decimal(1) / 3000)  # about the devnet's price
 _nonces = itertools.count(1_000)
 _labels = itertools.count(1)
 

@@ -116,16 +116,27 @@ def test_a_share_filled_by_someone_else_is_recorded_and_never_sent_again(
 
 
 def test_followers_of_other_strategies_and_vaults_without_this_keeper_are_left_out(
-        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper) -> None:
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper, monkeypatch: Any,
+        capsys: Any) -> None:
     s, strategy_id, book = mam
     mine = follower(w3, deployment, roles, s, strategy_id, EQUITY)
     other_id = s.create(roles.manager.address, "other", roles.owner)
     other = follower(w3, deployment, roles, s, other_id, EQUITY)
-    k = start_keeper([mine.address, other.address], strategies=s.address)
+    not_mine = follower(w3, deployment, roles, s, strategy_id, EQUITY)
+    transact(not_mine.fn.setKeeper(roles.keeper, False), roles.owner)  # follows, but not relayed by this keeper
+    k = start_keeper([mine.address, other.address, not_mine.address], strategies=s.address)
     record = _master(k.client, _post(k.client, book.signed().to_json()).json()["id"], wait=60)
     assert [f["follower"] for f in record["followers"]] == [mine.address]
     listed = k.client.http.get("/masters", params={"strategy": strategy_id}).json()["masters"]
     assert [m["id"] for m in listed] == [record["id"]]
+    k.stop()
+    monkeypatch.setenv("KEEPER_DB_PATH", str(k.keeper.settings.db_path))
+    capsys.readouterr()
+    assert keeper_cli(["masters"]) == 0
+    out = capsys.readouterr().out
+    assert f"executed    {strategy_id:>8}" in out and "1 filled" in out
+    assert keeper_cli(["masters", str(record["id"])]) == 0
+    assert json.loads(capsys.readouterr().out)["followers"][0]["state"] == "filled"
 
 
 def test_a_master_signed_with_the_cli_is_executed_through_cohort_keeper_submit(

@@ -15,6 +15,8 @@ from web3 import Web3
 from cohort import manifest as mf
 from cohort import signals
 from cohort import strategies as st
+from cohort.artifacts import project_artifact
+from cohort.deploy import deploy
 from cohort.dev.anvil import DevChain
 from cohort.onchain import SizeMode
 from cohort.protocol import RiskLimits, VaultConfig
@@ -269,6 +271,17 @@ def test_each_follower_keeps_its_own_limits_loss_budget_size_cap_and_price_bound
     run = mam.run(mam.sign(mam.master()), [ok, wild], roles.keeper)
     assert {name for name, _ in run["skipped"].values()} == {"CohortPriceDeviation"}
     assert run["master"]["totalIn"] == 0
+
+
+def test_a_fake_follower_claiming_input_it_never_sent_cannot_share_the_trade(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
+    real = follower(w3, deployment, roles, "real", mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    fake = deploy(w3, project_artifact("FakeFollower"), 5_000 * USDC, sender=roles.outsider)
+    signed = mam.sign(mam.master())
+    total_in, total_out = mam.strategies.simulate(signed, [real.address], roles.keeper)
+    with reverts("StrategyTransferMismatch"):
+        mam.strategies.execute(signed, [real.address, fake.address], st.floor_price(total_in, total_out, 10),
+                               roles.keeper)
 
 
 _ERC20 = [{"name": "balanceOf", "type": "function", "stateMutability": "view",

@@ -119,7 +119,7 @@ def cmd_follow(ctx: Context) -> None:
         assert change.valid_at is not None
         lines = [f"queued behind the vault's timelock: {v.address} to follow strategy {a.strategy} ({words}); "
                  f"run the same command again after {utc(change.valid_at)} (in "
-                 f"{u.format_duration(change.valid_at - chain_now(ctx.w3))}) to apply it, within 14 days; "
+                 f"{u.format_duration(change.valid_at - chain_now(ctx.w3))}) to apply it; "
                  f"tx {tx_hash(change.receipt)}"]
     ctx.emit(data, lines)
 

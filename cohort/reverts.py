@@ -147,6 +147,13 @@ _WORDS: Mapping[str, Callable[[tuple[Any, ...], Namer, Mapping[str, Any]], str]]
     "CohortInvalidSignature": lambda a, n, c: "the signature is not the vault manager's",
     "CohortSignalExpired": lambda a, n, c: f"its deadline ({a[0]}) has passed",
     "CohortNonceUsed": lambda a, n, c: f"nonce {a[0]} is already used",
+    # a follower's share of a master trade (CohortVaultFollower)
+    "CohortFillBelowMinimum": lambda a, n, c: (f"the keeper's floor gives {a[0]} {n(c['token_out'])} (smallest units), "
+                                               f"below this vault's own minimum of {a[1]} (its limit or oracle bound)"),
+    "CohortFillBelowTolerance": lambda a, n, c: (f"the fill would give {a[0]} {n(c['token_out'])} (smallest units); "
+                                                 f"its price tolerance from the master's reference price asks at "
+                                                 f"least {a[1]}"),
+    "CohortNotFollowing": lambda a, n, c: f"the vault does not follow strategy {a[0]}",
 }
 
 

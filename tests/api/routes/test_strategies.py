@@ -124,6 +124,12 @@ def test_tickets_and_trades_name_the_strategy_trade_they_filled(mam: MamScenario
             assert ticket["strategy"] == link and ticket["trade_id"] == trade["id"]
             assert h.get(f"/vaults/{vault}/investors/{investor}/tickets")["items"] == [ticket]
         assert h.get(f"/vaults/{mam.vaults['picky'].address}/trades")["total"] == 0  # skipped: no trade
+        # a follower's audit log carries its skips; its books still reconcile with the chain
+        paused = mam.vaults["paused"].address
+        names = [e["name"] for e in h.get(f"/vaults/{paused}/events", limit=1000)["items"]]
+        assert {"StrategyFollowed", "FollowerSkipped", "StrategyAllocated", "TradeExecuted"} <= set(names)
+        for vault in mam.vaults.values():
+            assert h.get(f"/vaults/{vault.address}/reconciliation")["ok"], vault.address
 
 
 def _strategy_answers(h: Harness, mam: MamScenario) -> dict[str, Any]:

@@ -73,6 +73,8 @@ class CohortInfo(_Model):
     factory: str | None = None
     factory_block: int | None = None
     admin: str | None = None  # the CohortVaultAdmin module
+    follower: str | None = None  # the CohortVaultFollower module (served through the admin module)
+    strategies: str | None = None  # CohortStrategies: MAM strategies and bulk execution
     adapters: dict[str, str] = Field(default_factory=dict)  # "uniswap-v3" -> adapter
     vaults: dict[str, VaultInfo] = Field(default_factory=dict)  # label -> vault
 

@@ -26,10 +26,10 @@ from cohort.artifacts import project_artifact
 
 @cache
 def vault_abi() -> list[dict[str, Any]]:
-    """CohortVault's ABI merged with the admin module's (deduplicated by signature)."""
+    """CohortVault's ABI merged with the admin and follower modules' (deduplicated by signature)."""
     merged: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
-    for name in ("CohortVault", "CohortVaultAdmin"):
+    for name in ("CohortVault", "CohortVaultAdmin", "CohortVaultFollower"):
         for item in project_artifact(name).abi:
             if item.get("type") in ("constructor", "fallback", "receive") and name != "CohortVault":
                 continue

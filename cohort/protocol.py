@@ -79,18 +79,19 @@ def deploy_data_contract(w3: Web3, payload: bytes, sender: str) -> str:
 
 def _protocol_intact(w3: Web3, m: mf.Manifest) -> bool:
     c = m.cohort
-    return all(has_code(w3, a) for a in (c.oracle, c.factory, *c.adapters.values())) and len(c.adapters) == 2
+    return all(has_code(w3, a) for a in (c.oracle, c.factory, c.strategies, *c.adapters.values())) \
+        and len(c.adapters) == 2
 
 
 def ensure_protocol(w3: Web3, m: mf.Manifest, path: Path, *,
                     progress: Callable[[str], None] | None = None) -> mf.Manifest:
-    """Deploy the oracle (feeds for every market token), adapters, admin module and factory."""
+    """Deploy the oracle (feeds for every market token), adapters, strategies, vault modules and factory."""
     if _protocol_intact(w3, m):
         _log(progress, "reusing the Cohort contracts recorded in the manifest")
         return m
     deployer = m.deployer
     usdc = m.token("USDC").address
-    _log(progress, "deploying the TWAP oracle, swap adapters, admin module and vault factory")
+    _log(progress, "deploying the TWAP oracle, swap adapters, strategies, vault modules and vault factory")
     oracle = deploy(w3, project_artifact("UniswapV3TwapOracle"), deployer, usdc, sender=deployer)
     for symbol in m.tokens:  # a feed for every token with a 0.3% pool against USDC
         key = f"{symbol}/USDC/3000"
@@ -99,7 +100,9 @@ def ensure_protocol(w3: Web3, m: mf.Manifest, path: Path, *,
             transact(oracle.functions.setFeed(m.token(symbol).address, pool), deployer)
     v3_adapter = deploy(w3, project_artifact("UniswapV3Adapter"), m.uniswap_v3.swap_router, sender=deployer)
     v2_adapter = deploy(w3, project_artifact("UniswapV2Adapter"), m.uniswap_v2.router02, sender=deployer)
-    admin = deploy(w3, project_artifact("CohortVaultAdmin"), sender=deployer)
+    strategies = deploy(w3, project_artifact("CohortStrategies"), sender=deployer)
+    follower = deploy(w3, project_artifact("CohortVaultFollower"), strategies.address, sender=deployer)
+    admin = deploy(w3, project_artifact("CohortVaultAdmin"), follower.address, sender=deployer)
     code = bytes.fromhex(project_artifact("CohortVault").bytecode[2:])
     chunks = [deploy_data_contract(w3, code[i:i + _CHUNK_PAYLOAD], deployer)
               for i in range(0, len(code), _CHUNK_PAYLOAD)]
@@ -109,7 +112,7 @@ def ensure_protocol(w3: Web3, m: mf.Manifest, path: Path, *,
     receipt_block = w3.eth.block_number
     m = m.model_copy(deep=True)
     m.cohort = mf.CohortInfo(oracle=oracle.address, factory=factory.address, factory_block=receipt_block,
-                             admin=admin.address,
+                             admin=admin.address, follower=follower.address, strategies=strategies.address,
                              adapters={"uniswap-v3": v3_adapter.address, "uniswap-v2": v2_adapter.address},
                              vaults={})
     mf.save(m, path)

@@ -62,6 +62,12 @@ SIGNAL_REVERTS: Mapping[str, Disposition] = {
     "CohortZeroMinimum": _D.FAIL,
     "CohortZeroAddress": _D.FAIL,
     "CohortInvalidParameter": _D.FAIL,
+    # a follower's share of a master signal (skipped with the reason, may be tried again)
+    "CohortFillBelowMinimum": _D.RETRY,  # the keeper's floor is below this follower's bound
+    "CohortFillBelowTolerance": _D.RETRY,  # the market is away from the master's reference price
+    "CohortNotFollowing": _D.FAIL,
+    "CohortNotStrategies": _D.FAIL,
+    "CohortNoPendingFill": _D.FAIL,
     # never raised by executeSignal: if one ever is, it is retried like an unknown error
     **{name: _D.RETRY for name in (
         "CohortNotManager", "CohortNotGuardian", "CohortNotControllerOrOperator", "CohortZeroShares",
@@ -75,7 +81,7 @@ SIGNAL_REVERTS: Mapping[str, Disposition] = {
 
 @cache
 def abi_error_names() -> frozenset[str]:
-    """Every custom error of the vault (CohortVault and its admin module), from the compiled ABI."""
+    """Every custom error of the vault (CohortVault and its modules), from the compiled ABI."""
     return frozenset(item["name"] for item in vault_abi() if item.get("type") == "error")
 
 
@@ -147,12 +153,11 @@ _WORDS: Mapping[str, Callable[[tuple[Any, ...], Namer, Mapping[str, Any]], str]]
     "CohortInvalidSignature": lambda a, n, c: "the signature is not the vault manager's",
     "CohortSignalExpired": lambda a, n, c: f"its deadline ({a[0]}) has passed",
     "CohortNonceUsed": lambda a, n, c: f"nonce {a[0]} is already used",
-    # a follower's share of a master trade (CohortVaultFollower)
-    "CohortFillBelowMinimum": lambda a, n, c: (f"the keeper's floor gives {a[0]} {n(c['token_out'])} (smallest units), "
-                                               f"below this vault's own minimum of {a[1]} (its limit or oracle bound)"),
-    "CohortFillBelowTolerance": lambda a, n, c: (f"the fill would give {a[0]} {n(c['token_out'])} (smallest units); "
-                                                 f"its price tolerance from the master's reference price asks at "
-                                                 f"least {a[1]}"),
+    "CohortFillBelowMinimum": lambda a, n, c: (f"the block trade's floor pays {a[0]} (smallest units), the follower's "
+                                               f"limit or oracle bound asks at least {a[1]}"),
+    "CohortFillBelowTolerance": lambda a, n, c: (f"the block trade's floor pays {a[0]} (smallest units), more than "
+                                                 f"the follower's price tolerance from the master's price allows "
+                                                 f"(at least {a[1]})"),
     "CohortNotFollowing": lambda a, n, c: f"the vault does not follow strategy {a[0]}",
 }
 

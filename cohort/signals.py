@@ -150,9 +150,7 @@ class TradeSignal:
 def eip712_types() -> dict[str, list[dict[str, str]]]:
     """The `types` member of the typed data a wallet signs (eth_signTypedData_v4)."""
     return {
-        "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                         {"name": "chainId", "type": "uint256"},
-                         {"name": "verifyingContract", "type": "address"}],
+        "EIP712Domain": DOMAIN_TYPE,
         "TradeSignal": [{"name": n, "type": t} for n, t in signal_fields()],
     }
 
@@ -168,8 +166,17 @@ def typed_data(signal: TradeSignal, domain: Domain) -> dict[str, Any]:
 
 def digest(signal: TradeSignal, domain: Domain) -> bytes:
     """The EIP-712 digest the manager signs (equal to the vault's `signalDigest`)."""
-    encoded = encode_typed_data(full_message=typed_data(signal, domain))
+    return typed_digest(typed_data(signal, domain))
+
+
+def typed_digest(full_message: dict[str, Any]) -> bytes:
+    """The EIP-712 digest of typed data (what eth_signTypedData_v4 signs)."""
+    encoded = encode_typed_data(full_message=full_message)
     return keccak(b"\x19" + encoded.version + encoded.header + encoded.body)
+
+
+DOMAIN_TYPE = [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+               {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
 
 
 @dataclass(frozen=True)
@@ -261,14 +268,18 @@ def sign(signal: TradeSignal, domain: Domain, account: LocalAccount) -> SignedSi
 def recover(signed: SignedSignal, domain: Domain, signal_digest: bytes | None = None) -> str:
     """The address that produced the signature (rejects malleable, high-s signatures).
     `signal_digest`, when the caller has already computed it, saves computing it again."""
-    sig = signed.signature
+    return recover_digest(signal_digest or digest(signed.signal, domain), signed.signature)
+
+
+def recover_digest(signed_digest: bytes, sig: bytes) -> str:
+    """The address that signed `signed_digest` (rejects malleable, high-s signatures)."""
     if len(sig) != 65:
         raise SignalError(f"signature must be 65 bytes, got {len(sig)}")
     s = int.from_bytes(sig[32:64], "big")
     if s > SECP256K1_N // 2:
         raise SignalError("malleable signature (high s) is refused")
     try:
-        return str(Account._recover_hash(signal_digest or digest(signed.signal, domain), signature=sig))
+        return str(Account._recover_hash(signed_digest, signature=sig))
     except (BadSignature, KeyValidationError, ValueError) as exc:  # r or s zero or out of range, bad v
         raise SignalError(f"the signature does not recover a signer: {exc}") from None
 

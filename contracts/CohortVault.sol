@@ -348,23 +348,12 @@ contract CohortVault is CohortVaultRedemptions, EIP712 {
         address base = asset();
         // STRICT: a spot price away from its TWAP (the NAV's or the trade's own) refuses the trade
         Accounting.Valuation memory v = $.valuation(oracle, base, Accounting.STRICT, s.tokenIn, s.tokenOut);
-        uint256 supply = totalSupply();
-        if (risk.riskOff || $.breached(v.nav, supply)) {
-            // risk-off: only trades into the base asset pass
-            if (s.tokenOut != base) revert CohortRiskOff(s.tokenOut);
-            if (!risk.riskOff) $.enterRiskOff(v.nav, supply);
-        }
+        $.checkRiskGate(risk.riskOff, v.nav, totalSupply(), s.tokenOut, base);
         uint256 amountIn = SignalRules.amountIn(s, v);
-        // oracle prices are linear in the amount: scale the quote of the whole holding, at the
-        // better for the vault of TWAP and spot
-        uint256 oracleOut = Accounting.betterOut(v.heldInQuote, v.quoteDeviation).mulDiv(amountIn, v.heldIn);
-        uint256 valueIn = v.heldInValue.mulDiv(amountIn, v.heldIn, Math.Rounding.Ceil);
-        uint256 maxValue = v.nav.mulDiv(risk.maxTradeBps, BPS);
-        if (valueIn > maxValue) revert CohortTradeTooLarge(valueIn, maxValue);
-
-        amountOut = _trade(s, amountIn, $.minOut(s, amountIn, oracleOut));
-        uint256 loss =
-            amountOut >= oracleOut ? 0 : (oracleOut - amountOut).mulDiv(valueIn, oracleOut, Math.Rounding.Ceil);
+        (uint256 oracleOut, uint256 valueIn) = SignalRules.oracleReference(v, amountIn, risk.maxTradeBps);
+        amountOut =
+            _trade(s, amountIn, $.minOut(s.tokenIn, s.tokenOut, s.limitPrice, s.maxSlippageBps, amountIn, oracleOut));
+        uint256 loss = SignalRules.lossOf(amountOut, oracleOut, valueIn);
         $.chargeLoss(loss, v.nav);
         emit TradeExecuted(
             digest, s.nonce, msg.sender, s.tokenIn, s.tokenOut, amountIn, amountOut, oracleOut, s.limitPrice, loss

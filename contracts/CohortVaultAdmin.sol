@@ -53,6 +53,15 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
 
     address private immutable _self = address(this);
 
+    /// @notice The CohortVaultFollower module: what this module does not serve (ICohortFollower)
+    /// goes on to it, still in the vault's context.
+    address public immutable follower;
+
+    constructor(address follower_) {
+        if (follower_ == address(0)) revert ICohortVault.CohortZeroAddress();
+        follower = follower_;
+    }
+
     /// @dev Writes only make sense in a vault's context, never on this contract itself.
     modifier onlyDelegated() {
         if (address(this) == _self) revert CohortNotDelegated();
@@ -62,6 +71,18 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     modifier onlyOwner() {
         VaultStorage.layout().checkOwner();
         _;
+    }
+
+    /// @notice Everything in ICohortFollower is served by the follower module in the vault's context.
+    fallback() external onlyDelegated {
+        address module = follower;
+        assembly ("memory-safe") {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
     }
 
     // ================================================================ initialisation

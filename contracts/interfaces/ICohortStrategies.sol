@@ -58,14 +58,14 @@ struct FollowRule {
 interface ICohortStrategies {
     error StrategyUnknown(uint64 strategyId);
     error StrategyNotOwner(address caller);
-    error StrategyInvalidSignature();
     error StrategySignalExpired(uint256 deadline);
     error StrategyInvalidSignal(bytes32 field);
     /// @notice `follower`'s share of master nonce `nonce` was filled before (or twice in the list).
     error StrategyShareFilled(address follower, uint256 nonce);
     error StrategyNoFollowers();
-    /// @notice The block trade returned less than the floor price the keeper asked for.
-    error StrategyBelowFloor(uint256 amountOut, uint256 minAmountOut);
+    /// @notice The block trade of `amountIn` returned `amountOut`, less than the keeper's floor price
+    /// asks for. A keeper simulates with a very high floor (eth_call) and reads the trade from it.
+    error StrategyBelowFloor(uint256 amountIn, uint256 amountOut, uint256 minAmountOut);
     error StrategyTransferMismatch(address token, uint256 expected, uint256 actual);
 
     event StrategyCreated(uint64 indexed strategyId, address indexed owner, address indexed manager, string name);
@@ -105,7 +105,9 @@ interface ICohortStrategies {
     /// tokenOut per base unit of tokenIn, 18 decimals (raw, not decimal-adjusted). A follower whose
     /// own minimum (limit, oracle bound, tolerance, loss budget) is above it is skipped; the trade
     /// reverts with StrategyBelowFloor if the pool pays less, so no follower ever fills below its
-    /// own minimum. A keeper sets it from a simulation of the trade.
+    /// own minimum. A keeper sets it from a simulation: an eth_call with a floor no pool can meet
+    /// (say 2**128) includes every follower whose other checks pass and reverts with
+    /// StrategyBelowFloor(totalIn, totalOut, ...), the block trade as it would be now.
     /// @return totalIn What the followers sold together.
     /// @return totalOut What the block trade returned, all of it paid to the followers.
     function executeMaster(

@@ -16,6 +16,9 @@ interface ICohortVaultAdmin {
     /// @notice Sets every parameter; called once, by the vault's constructor.
     function initialize(VaultParams calldata params) external;
 
+    /// @notice The CohortVaultFollower module that serves ICohortFollower for the vault.
+    function follower() external view returns (address);
+
     // ---------------------------------------------------------------- ownership (two steps)
     /// @notice The vault's owner (governance).
     function owner() external view returns (address);

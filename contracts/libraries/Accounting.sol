@@ -210,6 +210,22 @@ library Accounting {
         return supply != 0 && pps(navAmount, supply) < breakerThreshold($);
     }
 
+    /// @notice The breaker's gate on a trade: in risk-off (or on a breach now, which enters it)
+    /// only trades into the base asset pass.
+    function checkRiskGate(
+        VaultStorage.Layout storage $,
+        bool riskOff,
+        uint256 navAmount,
+        uint256 supply,
+        address tokenOut,
+        address base
+    ) internal {
+        if (riskOff || breached($, navAmount, supply)) {
+            if (tokenOut != base) revert ICohortVault.CohortRiskOff(tokenOut);
+            if (!riskOff) enterRiskOff($, navAmount, supply);
+        }
+    }
+
     function enterRiskOff(VaultStorage.Layout storage $, uint256 navAmount, uint256 supply) internal {
         $.risk.riskOff = true;
         emit ICohortVault.RiskOffEntered(pps(navAmount, supply), $.marks.drawdownReference);
@@ -232,12 +248,21 @@ library Accounting {
     function chargeLoss(VaultStorage.Layout storage $, uint256 loss, uint256 navAmount) internal {
         if (loss == 0) return;
         (uint256 previous, uint256 current, uint256 window) = _lossWindows($);
-        uint256 capacity = navAmount.mulDiv($.risk.lossBudgetBps, BPS);
-        uint256 used = previous + current;
+        _checkFits(loss, previous + current, navAmount.mulDiv($.risk.lossBudgetBps, BPS));
+        $.loss = VaultStorage.LossState(uint64(window), uint96(previous), (current + loss).toUint96());
+    }
+
+    /// @notice Reverts like chargeLoss would, without booking: whether `loss` fits what is left.
+    function checkLossFits(VaultStorage.Layout storage $, uint256 loss, uint256 navAmount) internal view {
+        if (loss == 0) return;
+        (uint256 used, uint256 capacity) = lossBudget($, navAmount);
+        _checkFits(loss, used, capacity);
+    }
+
+    function _checkFits(uint256 loss, uint256 used, uint256 capacity) private pure {
         if (used + loss > capacity) {
             revert ICohortVault.CohortLossBudgetExceeded(loss, capacity > used ? capacity - used : 0);
         }
-        $.loss = VaultStorage.LossState(uint64(window), uint96(previous), (current + loss).toUint96());
     }
 
     /// @dev The previous and current window's losses as of now. A longer lossWindow (a tightening,

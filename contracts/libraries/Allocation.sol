@@ -121,7 +121,10 @@ library Allocation {
         }
         uint256 lot = uint256(rule.minLot) * SCALE;
         uint256 lots = owed / lot; // rounds down (Floor): never more than owed
+        // whole lots on purpose: the remainder is the carried residual, not lost precision
+        // slither-disable-next-line divide-before-multiply
         amount = lots * rule.minLot;
+        // slither-disable-next-line divide-before-multiply
         residualAfter = owed - lots * lot; // owed % lot: less than one minimum lot
     }
 }

@@ -50,22 +50,39 @@ library SignalRules {
     // ================================================================ fields, size, minimum
 
     function checkSignal(VaultStorage.Layout storage $, TradeSignal calldata s, uint16 maxSlippageBps) internal view {
-        if (s.tokenIn == s.tokenOut) revert ICohortVault.CohortSameToken(s.tokenIn);
-        if (!$.assets[s.tokenIn].listed) revert ICohortVault.CohortAssetNotListed(s.tokenIn);
-        if (!$.assets[s.tokenOut].listed) revert ICohortVault.CohortAssetNotListed(s.tokenOut);
-        if (!$.adapters[s.adapter]) revert ICohortVault.CohortAdapterNotAllowed(s.adapter);
-        // every token a route passes through is one the vault lists: no detour through pools the
-        // manager controls
-        address[] memory hops = ISwapAdapter(s.adapter).validatePath(s.tokenIn, s.tokenOut, s.path);
-        for (uint256 i; i < hops.length; ++i) {
-            if (!$.assets[hops[i]].listed) revert ICohortVault.CohortRouteTokenNotListed(hops[i]);
-        }
+        checkTrade($, s.tokenIn, s.tokenOut, s.adapter);
+        checkHops($, ISwapAdapter(s.adapter).validatePath(s.tokenIn, s.tokenOut, s.path));
         if (s.sizeMode > SignalLib.SIZE_OF_NAV || s.sizeBps == 0 || s.sizeBps > BPS) {
             revert ICohortVault.CohortInvalidSize(s.sizeMode, s.sizeBps);
         }
         if (s.limitPrice == 0) revert ICohortVault.CohortZeroLimitPrice();
-        if (s.maxSlippageBps == 0 || s.maxSlippageBps > maxSlippageBps) {
-            revert ICohortVault.CohortSlippageOutOfRange(s.maxSlippageBps, maxSlippageBps);
+        checkSlippage(s.maxSlippageBps, maxSlippageBps);
+    }
+
+    /// @notice What any trade of the vault (a signal or its share of a master signal) must satisfy
+    /// first: two different listed tokens and an allowed adapter.
+    function checkTrade(VaultStorage.Layout storage $, address tokenIn, address tokenOut, address adapter)
+        internal
+        view
+    {
+        if (tokenIn == tokenOut) revert ICohortVault.CohortSameToken(tokenIn);
+        if (!$.assets[tokenIn].listed) revert ICohortVault.CohortAssetNotListed(tokenIn);
+        if (!$.assets[tokenOut].listed) revert ICohortVault.CohortAssetNotListed(tokenOut);
+        if (!$.adapters[adapter]) revert ICohortVault.CohortAdapterNotAllowed(adapter);
+    }
+
+    /// @notice Every token a route passes through (`hops`, as the adapter's validatePath returned
+    /// them) is one the vault lists: no detour through pools the manager controls.
+    function checkHops(VaultStorage.Layout storage $, address[] memory hops) internal view {
+        for (uint256 i; i < hops.length; ++i) {
+            if (!$.assets[hops[i]].listed) revert ICohortVault.CohortRouteTokenNotListed(hops[i]);
+        }
+    }
+
+    /// @notice A trade's slippage bound is set and within the vault's own.
+    function checkSlippage(uint16 slippageBps, uint16 maxSlippageBps) internal pure {
+        if (slippageBps == 0 || slippageBps > maxSlippageBps) {
+            revert ICohortVault.CohortSlippageOutOfRange(slippageBps, maxSlippageBps);
         }
     }
 
@@ -81,18 +98,53 @@ library SignalRules {
         if (amount == 0) revert ICohortVault.CohortZeroAmount();
     }
 
-    /// @notice The stricter of the signed limit price and the oracle's price less the signed slippage.
-    function minOut(VaultStorage.Layout storage $, TradeSignal calldata s, uint256 amount, uint256 oracleOut)
+    /// @notice The vault's oracle reference for selling `amount` of tokenIn (`oracleOut`, in
+    /// tokenOut, at the better for the vault of TWAP and spot) and its value in the base asset
+    /// (`valueIn`); reverts with CohortTradeTooLarge when that value is above maxTradeBps of NAV.
+    /// Oracle prices are linear in the amount, so both scale the quotes of the whole holding.
+    function oracleReference(Accounting.Valuation memory v, uint256 amount, uint16 maxTradeBps)
+        internal
+        pure
+        returns (uint256 oracleOut, uint256 valueIn)
+    {
+        oracleOut = Accounting.betterOut(v.heldInQuote, v.quoteDeviation).mulDiv(amount, v.heldIn);
+        valueIn = v.heldInValue.mulDiv(amount, v.heldIn, Math.Rounding.Ceil);
+        uint256 maxValue = v.nav.mulDiv(maxTradeBps, BPS);
+        if (valueIn > maxValue) revert ICohortVault.CohortTradeTooLarge(valueIn, maxValue);
+    }
+
+    /// @notice What a fill of `amountOut` lost against the oracle's `oracleOut`, valued in the base
+    /// asset at the input's value `valueIn` (rounded up: the budget is charged at least the loss).
+    function lossOf(uint256 amountOut, uint256 oracleOut, uint256 valueIn) internal pure returns (uint256) {
+        return amountOut >= oracleOut ? 0 : (oracleOut - amountOut).mulDiv(valueIn, oracleOut, Math.Rounding.Ceil);
+    }
+
+    /// @notice `amount` of tokenIn at `price` (whole tokenOut per whole tokenIn, 18 decimals), in
+    /// base units of tokenOut, rounded up (a minimum).
+    function atPrice(VaultStorage.Layout storage $, address tokenIn, address tokenOut, uint256 price, uint256 amount)
         internal
         view
-        returns (uint256 minimum)
+        returns (uint256)
     {
-        uint256 limitOut = amount.mulDiv(
-            s.limitPrice * 10 ** $.assets[s.tokenOut].decimals,
-            WAD * 10 ** $.assets[s.tokenIn].decimals,
-            Math.Rounding.Ceil
+        return amount.mulDiv(
+            price * 10 ** $.assets[tokenOut].decimals, WAD * 10 ** $.assets[tokenIn].decimals, Math.Rounding.Ceil
         );
-        minimum = Math.max(limitOut, oracleOut.mulDiv(BPS - s.maxSlippageBps, BPS, Math.Rounding.Ceil));
+    }
+
+    /// @notice The stricter of the signed limit price and the oracle's price less the signed slippage.
+    function minOut(
+        VaultStorage.Layout storage $,
+        address tokenIn,
+        address tokenOut,
+        uint256 limitPrice,
+        uint16 slippageBps,
+        uint256 amount,
+        uint256 oracleOut
+    ) internal view returns (uint256 minimum) {
+        minimum = Math.max(
+            atPrice($, tokenIn, tokenOut, limitPrice, amount),
+            oracleOut.mulDiv(BPS - slippageBps, BPS, Math.Rounding.Ceil)
+        );
         if (minimum == 0) revert ICohortVault.CohortZeroMinimum();
     }
 }

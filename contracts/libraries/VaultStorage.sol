@@ -90,6 +90,17 @@ library VaultStorage {
         uint128 assets;
     }
 
+    /// @dev The strategy this vault follows (strategyId 0: none) and its allocation rule
+    /// (ICohortStrategies.FollowRule, in two slots).
+    struct Follow {
+        uint64 strategyId;
+        uint8 kind;
+        uint32 multiplierBps;
+        uint16 toleranceBps;
+        uint128 fixedLot;
+        uint128 minLot;
+    }
+
     struct Layout {
         address owner;
         address pendingOwner;
@@ -117,6 +128,9 @@ library VaultStorage {
         mapping(address controller => mapping(address operator => bool)) operators;
         mapping(uint256 wordPos => uint256) nonceBitmap;
         mapping(bytes32 id => uint256 validAt) pendingChanges;
+        // MAM (appended: the namespace's layout above is unchanged)
+        Follow follow;
+        mapping(address token => uint256) residuals; // Allocation residual per input token, scaled
     }
 
     // keccak256(abi.encode(uint256(keccak256("cohort.storage.CohortVault")) - 1)) & ~bytes32(uint256(0xff))

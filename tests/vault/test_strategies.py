@@ -1,0 +1,255 @@
+"""MAM strategies (issue 14): one master signal fanned out to follower vaults with their own
+allocation rules, executed as one block trade at one price on the real Uniswap pools; each
+follower's own checks, exactly-once shares, the keeper's floor price and the timelock on following."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from cohort import manifest as mf
+from cohort import signals
+from cohort import strategies as st
+from cohort.dev.anvil import DevChain
+from cohort.onchain import SizeMode
+from cohort.protocol import VaultConfig
+from cohort.tx import call, decode_revert, transact
+from cohort.uniswap import encode_v3_path
+from cohort.vault import Vault
+from tests.conftest import Roles, make_vault
+from tests.helpers import deposit, reverts
+
+USDC = 10**6
+WAD = 10**18
+DAY = 86_400
+_nonces = itertools.count(1)
+
+
+@dataclass
+class Mam:
+    strategies: st.Strategies
+    strategy_id: int
+    manager: LocalAccount
+    m: mf.Manifest
+
+    def master(self, token_in: str = "USDC", token_out: str = "WETH", *, size_bps: int = 1000, lots: int = 0,
+               size_mode: SizeMode = SizeMode.HOLDINGS, ref: str = "0.0003333", limit: str = "0.0001",
+               slippage_bps: int = 100, nonce: int | None = None) -> st.MasterSignal:
+        tin, tout = self.m.token(token_in).address, self.m.token(token_out).address
+        return st.MasterSignal(self.strategy_id, tin, tout, size_mode, size_bps, lots,
+                               signals.limit_price_wad(limit), signals.limit_price_wad(ref), slippage_bps,
+                               self.m.cohort.adapters["uniswap-v3"], encode_v3_path([tin, tout], [3000]),
+                               nonce if nonce is not None else next(_nonces), 2**40)
+
+    def sign(self, master: st.MasterSignal, signer: LocalAccount | None = None) -> st.SignedMaster:
+        return st.sign(master, self.strategies.domain(), signer or self.manager)
+
+    def run(self, signed: st.SignedMaster, followers: list[Vault], keeper: str, slippage_bps: int = 10) -> dict:
+        addresses = [f.address for f in followers]
+        total_in, total_out = self.strategies.simulate(signed, addresses, keeper)
+        floor = st.floor_price(total_in, total_out, slippage_bps)
+        receipt = self.strategies.execute(signed, addresses, floor, keeper)
+        return {"receipt": receipt, "floor": floor,
+                "master": self.strategies.events(receipt, "MasterExecuted")[0],
+                "skipped": {e["follower"]: decode_revert(e["reason"])
+                            for e in self.strategies.events(receipt, "FollowerSkipped")},
+                "fills": {f.address: f.events(receipt, "TradeExecuted") for f in followers}}
+
+
+def follow(vault: Vault, strategy_id: int, rule: st.FollowRule, owner: str) -> None:
+    transact(vault.fn.followStrategy(strategy_id, rule.as_tuple()), owner)
+
+
+def follower(w3: Web3, deployment: mf.Manifest, roles: Roles, label: str, strategy_id: int, rule: st.FollowRule,
+             investor: str, assets: int) -> Vault:
+    """A vault with no timelock that follows the strategy with `rule` and holds `assets` USDC."""
+    vault = make_vault(w3, deployment, roles, label, VaultConfig(name=f"Follower {label}", timelock=0))
+    follow(vault, strategy_id, rule, roles.owner)
+    deposit(w3, deployment, vault, investor, assets)
+    return vault
+
+
+@pytest.fixture()
+def mam(w3: Web3, deployment: mf.Manifest, roles: Roles) -> Mam:
+    strategies = st.Strategies(w3, deployment.cohort.strategies or "")
+    strategy_id = strategies.create(roles.manager.address, "Momentum", roles.owner)
+    return Mam(strategies, strategy_id, roles.manager, deployment)
+
+
+EQUITY = st.FollowRule(st.RuleKind.EQUITY)
+AGGRESSIVE = st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=15_000)
+CONSERVATIVE = st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=5_000)
+LOT = st.FollowRule(st.RuleKind.FIXED_LOT, fixed_lot=3_000 * USDC, min_lot=USDC)
+
+
+def test_python_and_the_contract_share_one_master_signal_definition(mam: Mam) -> None:
+    assert bytes(call(mam.strategies.fn.masterSignalTypehash())) == Web3.keccak(text=st.type_string())
+    for master in (mam.master(), mam.master("WETH", "USDC", size_mode=SizeMode.NAV, lots=5 * WAD, nonce=2**200)):
+        signed = mam.sign(master)
+        assert mam.strategies.master_digest(master) == signed.digest
+        again = st.SignedMaster.from_json_dict(signed.to_json_dict())
+        assert st.verify(again, mam.strategies.domain(), mam.manager.address) == signed.digest
+
+
+def test_three_rules_fill_one_master_signal_at_one_price(w3: Web3, deployment: mf.Manifest, roles: Roles,
+                                                         mam: Mam) -> None:
+    inv = roles.investors
+    a = follower(w3, deployment, roles, "eq", mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
+    b = follower(w3, deployment, roles, "x15", mam.strategy_id, AGGRESSIVE, inv[1], 200_000 * USDC)
+    c = follower(w3, deployment, roles, "lot", mam.strategy_id, LOT, inv[2], 50_000 * USDC)
+    signed = mam.sign(mam.master(size_bps=1000, lots=2 * WAD))  # 10% of holdings; 2 lots
+    run = mam.run(signed, [a, b, c], roles.keeper)
+    assert run["skipped"] == {}
+    expected = {a.address: 10_000 * USDC, b.address: 30_000 * USDC, c.address: 6_000 * USDC}
+    weth = deployment.token("WETH").address
+    fills = {addr: trades[0] for addr, trades in run["fills"].items()}
+    assert {addr: f["amountIn"] for addr, f in fills.items()} == expected
+    master = run["master"]
+    assert (master["totalIn"], master["filled"], master["skipped"]) == (46_000 * USDC, 3, 0)
+    assert sum(f["amountOut"] for f in fills.values()) == master["totalOut"]
+    for addr, f in fills.items():
+        # the same price for all: each gets its pro-rata share of the block trade, to within a wei
+        assert abs(f["amountOut"] * master["totalIn"] - master["totalOut"] * f["amountIn"]) <= 3 * master["totalIn"]
+        assert f["amountOut"] * WAD >= f["amountIn"] * run["floor"]  # at least the keeper's floor
+        assert f["digest"] == signed.digest and f["nonce"] == signed.master.nonce
+        assert Vault(w3, addr).holdings(weth) == f["amountOut"]
+    # nothing stays in the strategies contract
+    for symbol in ("USDC", "WETH"):
+        token = w3.eth.contract(address=deployment.token(symbol).address, abi=_ERC20)
+        assert token.functions.balanceOf(mam.strategies.address).call() == 0
+
+
+def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
+    inv = roles.investors
+    ok = follower(w3, deployment, roles, "ok", mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
+    paused = follower(w3, deployment, roles, "paused", mam.strategy_id, EQUITY, inv[1], 100_000 * USDC)
+    picky = follower(w3, deployment, roles, "picky", mam.strategy_id, replace(EQUITY, tolerance_bps=10),
+                     inv[2], 100_000 * USDC)
+    transact(paused.fn.setPaused(True), roles.guardian)
+    # the master saw WETH at 2,000 USDC: a fill near 3,000 is 33% worse than its reference
+    signed = mam.sign(mam.master(ref="0.0005"))
+    usdc = deployment.token("USDC").address
+    before = {v.address: v.holdings(usdc) for v in (paused, picky)}
+    run = mam.run(signed, [ok, paused, picky], roles.keeper)
+    assert run["skipped"][paused.address] == ("CohortPaused", ())
+    name, (floor_out, tolerance_out) = run["skipped"][picky.address]
+    assert name == "CohortFillBelowTolerance" and floor_out < tolerance_out
+    assert [f["amountIn"] for f in run["fills"][ok.address]] == [10_000 * USDC]
+    assert (run["master"]["filled"], run["master"]["skipped"]) == (1, 2)
+    assert {v.address: v.holdings(usdc) for v in (paused, picky)} == before
+    # a skipped share is not spent: once unpaused, the same master fills that follower
+    assert not mam.strategies.share_filled(mam.strategy_id, paused.address, signed.master.nonce)
+    transact(paused.fn.setPaused(False), roles.owner)
+    again = mam.run(signed, [paused], roles.keeper)
+    assert [f["amountIn"] for f in again["fills"][paused.address]] == [10_000 * USDC]
+
+
+def test_replaying_a_followers_share_reverts(w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
+    a = follower(w3, deployment, roles, "a", mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    b = follower(w3, deployment, roles, "b", mam.strategy_id, EQUITY, roles.investors[1], 100_000 * USDC)
+    signed = mam.sign(mam.master())
+    mam.run(signed, [a], roles.keeper)
+    assert mam.strategies.share_filled(mam.strategy_id, a.address, signed.master.nonce)
+    total_in, total_out = mam.strategies.simulate(signed, [b.address], roles.keeper)
+    floor = st.floor_price(total_in, total_out, 10)
+    for followers in ([a], [b, a], [b, b]):  # a again, or b twice in one list
+        with reverts("StrategyShareFilled"):
+            mam.strategies.execute(signed, [f.address for f in followers], floor, roles.keeper)
+    # the rest of the master (b) still fills once
+    run = mam.run(signed, [b], roles.keeper)
+    assert [f["amountIn"] for f in run["fills"][b.address]] == [10_000 * USDC]
+
+
+def test_only_the_strategy_managers_signature_and_a_followers_keeper_move_funds(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam, outsider_key: LocalAccount) -> None:
+    a = follower(w3, deployment, roles, "a", mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    forged = mam.sign(mam.master(), signer=outsider_key)
+    with reverts("CohortInvalidSignature"):
+        mam.strategies.execute(forged, [a.address], 1, roles.keeper)
+    signed = mam.sign(mam.master())
+    run = mam.run(signed, [a], roles.outsider)  # anyone may call; the vault checks its keeper list
+    name, (who,) = run["skipped"][a.address]
+    assert (name, who.lower()) == ("CohortNotKeeper", roles.outsider.lower())
+    # a vault cannot be driven by anyone but CohortStrategies
+    with reverts("CohortNotStrategies", roles.keeper):
+        transact(a.fn.strategyPrepare(roles.keeper, signed.master.as_tuple(), [], 1), roles.keeper)
+    with reverts("CohortNotStrategies", roles.keeper):
+        transact(a.fn.strategySettle(signed.digest, roles.keeper, 1), roles.keeper)
+
+
+def test_a_low_floor_never_fills_a_follower_below_its_own_minimum(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
+    a = follower(w3, deployment, roles, "a", mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    signed = mam.sign(mam.master())
+    # a keeper (or a sandwich) offering 1 wei per unit: the follower refuses, nothing moves
+    receipt = mam.strategies.execute(signed, [a.address], 1, roles.keeper)
+    ((name, (floor_out, min_out)),) = [decode_revert(e["reason"])
+                                       for e in mam.strategies.events(receipt, "FollowerSkipped")]
+    assert name == "CohortFillBelowMinimum" and floor_out < min_out
+    # a floor above what the pool pays reverts the whole chunk: no follower fills below the floor
+    total_in, total_out = mam.strategies.simulate(signed, [a.address], roles.keeper)
+    too_high = st.fill_price_wad(total_in, total_out) * 101 // 100
+    with reverts("StrategyBelowFloor"):
+        mam.strategies.execute(signed, [a.address], too_high, roles.keeper)
+
+
+def test_residuals_carry_so_fills_track_the_entitlement(w3: Web3, deployment: mf.Manifest, roles: Roles,
+                                                        mam: Mam) -> None:
+    # 1% of 10,000 USDC is 100 USDC a trade; fills come in whole lots of 150 USDC
+    rule = st.FollowRule(st.RuleKind.EQUITY, min_lot=150 * USDC)
+    a = follower(w3, deployment, roles, "a", mam.strategy_id, rule, roles.investors[0], 10_000 * USDC)
+    usdc = deployment.token("USDC").address
+    exact_total = Decimal(0)
+    filled = 0
+    scale = 10**18 * 10_000
+    for _ in range(6):
+        held = a.holdings(usdc)
+        exact_total += Decimal(held) / 100
+        run = mam.run(mam.sign(mam.master(size_bps=100)), [a], roles.keeper)
+        filled += sum(f["amountIn"] for f in run["fills"][a.address])
+        residual = int(call(a.fn.residualOf(usdc)))
+        assert 0 <= residual < 150 * USDC * scale
+        assert Decimal(filled) + Decimal(residual) / scale == exact_total  # nothing lost, nothing invented
+    assert filled > 0
+
+
+def test_following_waits_behind_the_timelock_and_unfollowing_is_immediate(
+        w3: Web3, chain: DevChain, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
+    vault = make_vault(w3, deployment, roles, "timelocked")  # 1-day timelock
+    with reverts("CohortNotOwner"):
+        transact(vault.fn.followStrategy(mam.strategy_id, EQUITY.as_tuple()), roles.outsider)
+    with reverts("StrategyUnknown", 999):
+        transact(vault.fn.followStrategy(999, EQUITY.as_tuple()), roles.owner)
+    with reverts("AllocationInvalidMultiplier"):
+        transact(vault.fn.followStrategy(mam.strategy_id, (1, 0, 0, 1, 0)), roles.owner)
+    receipt = transact(vault.fn.followStrategy(mam.strategy_id, AGGRESSIVE.as_tuple()), roles.owner)
+    assert vault.events(receipt, "ChangeSubmitted")
+    assert call(vault.fn.followState())[0] == 0
+    with reverts("CohortTimelockPending"):
+        transact(vault.fn.followStrategy(mam.strategy_id, AGGRESSIVE.as_tuple()), roles.owner)
+    chain.increase_time(DAY)
+    receipt = transact(vault.fn.followStrategy(mam.strategy_id, AGGRESSIVE.as_tuple()), roles.owner)
+    (followed,) = vault.events(receipt, "StrategyFollowed")
+    assert followed["strategyId"] == mam.strategy_id
+    strategy_id, rule = call(vault.fn.followState())
+    assert (strategy_id, st.FollowRule.from_tuple(rule)) == (mam.strategy_id, AGGRESSIVE)
+    # the guardian can stop following at once
+    receipt = transact(vault.fn.unfollowStrategy(), roles.guardian)
+    assert vault.events(receipt, "StrategyUnfollowed")
+    assert call(vault.fn.followState())[0] == 0
+
+
+_ERC20 = [{"name": "balanceOf", "type": "function", "stateMutability": "view",
+           "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]}]
+
+
+@pytest.fixture()
+def outsider_key() -> LocalAccount:
+    from eth_account import Account
+    return Account.from_key("0x" + "42" * 32)

@@ -118,7 +118,7 @@ class Indexer:
             if m is not None:
                 factory = factory or m.cohort.factory
                 start = start if start is not None else m.cohort.factory_block
-                strategies = strategies or getattr(m.cohort, "strategies", None)
+                strategies = strategies or m.cohort.strategies
         if factory is None:
             raise IndexerError("no factory: set API_FACTORY or deploy Cohort (the manifest has none)")
         return checksum(factory), int(start or 0), None if strategies is None else checksum(strategies)

@@ -12,7 +12,7 @@ always holds whole blocks). An allocation that rounded to no lot is a fill witho
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,7 @@ class StrategyBook:
     _allocations: list[LogEvent] = field(default_factory=list)  # of the transaction in progress
     _trades: list[LogEvent] = field(default_factory=list)
 
-    def reads(self, ev: LogEvent, vaults: Iterable[str] | dict[str, Any]) -> bool:
+    def reads(self, ev: LogEvent, vaults: Container[str]) -> bool:
         """Whether this book takes `ev` (its emitter is the strategies contract or a vault in `vaults`)."""
         if ev.address == self.address:
             return ev.name in STRATEGY_EVENTS
@@ -82,7 +82,8 @@ class StrategyBook:
         self._trades.clear()
         self._tx = ""
 
-    def _follow_ends(self, vault: str, ev: LogEvent) -> None:
+    def end_follow(self, vault: str, ev: LogEvent) -> None:
+        """`vault`'s open follow (if any) ends at `ev`."""
         row = self.following.pop(vault, None)
         if row is not None:
             row.update(ended_block=ev.block_number, ended_at=ev.timestamp)
@@ -127,7 +128,7 @@ def _on_skipped(book: StrategyBook, ev: LogEvent, a: dict[str, Any]) -> None:
 def _on_followed(book: StrategyBook, ev: LogEvent, a: dict[str, Any]) -> None:
     if book.address is not None and a["strategies"] != book.address:
         return  # another deployment's strategies contract
-    book._follow_ends(ev.address, ev)  # following replaces what the vault followed before
+    book.end_follow(ev.address, ev)  # following replaces what the vault followed before
     row = {"vault": ev.address, "followed_block": ev.block_number, "followed_log_index": ev.log_index,
            "strategy_id": int(a["strategyId"]), "rule": a["rule"], "followed_tx": ev.tx_hash,
            "followed_at": ev.timestamp, "ended_block": None, "ended_at": None}
@@ -138,7 +139,7 @@ def _on_followed(book: StrategyBook, ev: LogEvent, a: dict[str, Any]) -> None:
 def _on_unfollowed(book: StrategyBook, ev: LogEvent, a: dict[str, Any]) -> None:
     current = book.following.get(ev.address)
     if current is not None and current["strategy_id"] == int(a["strategyId"]):
-        book._follow_ends(ev.address, ev)
+        book.end_follow(ev.address, ev)
 
 
 def _on_allocated(book: StrategyBook, ev: LogEvent, a: dict[str, Any]) -> None:

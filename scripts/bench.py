@@ -1,6 +1,7 @@
 """`make bench`: every benchmark of the project in one run.
 
-Runs, one after another so they do not share the CPUs: the gas figures (scripts/bench_gas.py),
+Runs, one after another so they do not share the CPUs: the gas figures (scripts/bench_gas.py and,
+for MAM bulk execution, scripts/bench_mam.py),
 the keeper's latency and throughput (scripts/bench_keeper.py) and the indexer's throughput and
 the API's latency (scripts/bench_api.py). Writes `bench/results.json`
 ({"machine", "date", "metrics": {name: number}}) and rewrites `BENCHMARKS.md` with the figures,
@@ -39,6 +40,10 @@ DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
                                            "<= 1.35"),
     "gas.execute_signal_ratio_v2_single": ("executeSignal / the same swap sent to V2 Router02 by an EOA", "<= 1.45"),
     "gas.execute_signal_ratio_v3_two_hop": ("executeSignal / the same two-hop V3 swap sent to SwapRouter", None),
+    "gas.bulk_marginal_per_follower": ("MAM: gas each extra follower adds to one bulk execution (1 to 50 followers)",
+                                       "<= 35,000"),
+    "gas.bulk_marginal_per_follower_10": ("MAM: the same, 1 to 10 followers", None),
+    "gas.bulk_10_vs_10_separate": ("MAM: one bulk execution for 10 followers / 10 separate executeSignal", "<= 0.35"),
     "keeper.internal_p50_ms": ("keeper: HTTP receipt of a signal to broadcast, median", None),
     "keeper.internal_p99_ms": ("keeper: HTTP receipt of a signal to broadcast, 99th percentile", "< 10"),
     "keeper.mined_p50_ms": ("keeper: HTTP receipt to mined on anvil (automine), median", None),
@@ -81,10 +86,11 @@ def _part(name: str, fn: Callable[[], dict[str, float]]) -> dict[str, float]:
 
 
 def run(parts: list[str]) -> dict[str, object]:
-    from scripts import bench_api, bench_gas, bench_keeper
+    from scripts import bench_api, bench_gas, bench_keeper, bench_mam
 
     runners: dict[str, Callable[[], dict[str, float]]] = {
         "gas": lambda: bench_gas.run(),
+        "mam": lambda: bench_mam.run(),
         "keeper": lambda: bench_keeper.run(),
         "api": lambda: bench_api.run(),
     }
@@ -128,10 +134,10 @@ def report(results: dict[str, object]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", action="append", choices=["gas", "keeper", "api"],
+    parser.add_argument("--only", action="append", choices=["gas", "mam", "keeper", "api"],
                         help="run only these parts (repeatable); the others keep their last figures")
     args = parser.parse_args(argv)
-    parts = args.only or ["gas", "keeper", "api"]
+    parts = args.only or ["gas", "mam", "keeper", "api"]
     results = run(parts)
     if args.only and RESULTS.exists():  # keep the figures of the parts not re-run
         previous = json.loads(RESULTS.read_text()).get("metrics", {})

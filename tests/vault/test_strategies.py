@@ -15,14 +15,16 @@ from web3 import Web3
 from cohort import manifest as mf
 from cohort import signals
 from cohort import strategies as st
+from cohort.artifacts import project_artifact
+from cohort.deploy import deploy
 from cohort.dev.anvil import DevChain
 from cohort.onchain import SizeMode
-from cohort.protocol import VaultConfig
+from cohort.protocol import RiskLimits, VaultConfig
 from cohort.tx import call, decode_revert, transact
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault
-from tests.helpers import deposit, reverts
+from tests.helpers import Market, deposit, reverts
 
 USDC = 10**6
 WAD = 10**18
@@ -243,6 +245,43 @@ def test_following_waits_behind_the_timelock_and_unfollowing_is_immediate(
     receipt = transact(vault.fn.unfollowStrategy(), roles.guardian)
     assert vault.events(receipt, "StrategyUnfollowed")
     assert call(vault.fn.followState())[0] == 0
+
+
+def test_each_follower_keeps_its_own_limits_loss_budget_size_cap_and_price_bound(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
+    inv = roles.investors
+    ok = follower(w3, deployment, roles, "ok", mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
+    tight = make_vault(w3, deployment, roles, "tight", VaultConfig(
+        name="Tight budget", timelock=0, risk=RiskLimits(loss_budget_bps=1)))  # 0.01% of NAV a day
+    follow(tight, mam.strategy_id, EQUITY, roles.owner)
+    deposit(w3, deployment, tight, inv[1], 100_000 * USDC)
+    # 10x a 10% master asks for all the USDC: the vault's max-trade limit (50% of NAV) caps it
+    wild = follower(w3, deployment, roles, "wild", mam.strategy_id,
+                    st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=100_000), inv[2], 100_000 * USDC)
+    signed = mam.sign(mam.master(size_bps=1000))
+    run = mam.run(signed, [ok, tight, wild], roles.keeper)
+    name, (loss, available) = run["skipped"][tight.address]
+    assert name == "CohortLossBudgetExceeded" and loss > available
+    assert [f["amountIn"] for f in run["fills"][wild.address]] == [50_000 * USDC]
+    (allocated,) = wild.events(run["receipt"], "StrategyAllocated")
+    assert allocated["capped"] == 50_000 * USDC * 10**18 * 10_000  # dropped, not carried
+    assert allocated["residual"] == 0
+    # a sandwich pushes WETH's spot 5% away from its TWAP: every follower refuses by its own bound
+    Market(w3, deployment).move("WETH", 5)
+    run = mam.run(mam.sign(mam.master()), [ok, wild], roles.keeper)
+    assert {name for name, _ in run["skipped"].values()} == {"CohortPriceDeviation"}
+    assert run["master"]["totalIn"] == 0
+
+
+def test_a_fake_follower_claiming_input_it_never_sent_cannot_share_the_trade(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
+    real = follower(w3, deployment, roles, "real", mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    fake = deploy(w3, project_artifact("FakeFollower"), 5_000 * USDC, sender=roles.outsider)
+    signed = mam.sign(mam.master())
+    total_in, total_out = mam.strategies.simulate(signed, [real.address], roles.keeper)
+    with reverts("StrategyTransferMismatch"):
+        mam.strategies.execute(signed, [real.address, fake.address], st.floor_price(total_in, total_out, 10),
+                               roles.keeper)
 
 
 _ERC20 = [{"name": "balanceOf", "type": "function", "stateMutability": "view",

@@ -1,0 +1,132 @@
+"""Gas of MAM bulk execution: one master signal for 1, 10 and 50 follower vaults, and one bulk
+execution for 10 followers against 10 separate `executeSignal`s of the same trade.
+
+    python -m scripts.bench_mam [--out bench/mam.json]
+
+Steady state, like scripts/bench_gas.py: every follower already holds both tokens, its share
+word of the strategy's nonces is in use and the adapter has approved the router, so the figures
+are what each further master signal costs. Each measurement starts from the same chain state
+(evm_snapshot / evm_revert).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cohort import protocol, signals
+from cohort import strategies as st
+from cohort.chain import connect
+from cohort.dev import devnet
+from cohort.dev.stack import Anvil
+from cohort.onchain import SizeMode
+from cohort.tx import transact
+from cohort.uniswap import encode_v3_path
+from cohort.vault import Vault
+from scripts.bench_gas import Bench, _progress
+
+USDC = 10**6
+SIZES = (1, 10, 50)
+TRADE_BPS = 200  # each master sells 2% of every follower's USDC for WETH
+
+
+class MamBench:
+    def __init__(self, b: Bench) -> None:
+        self.b = b
+        m = b.m
+        self.strategies = st.Strategies(b.w3, m.cohort.strategies or "")
+        self.strategy_id = self.strategies.create(b.manager.address, "Bench", b.owner)
+        self.usdc, self.weth = m.token("USDC").address, m.token("WETH").address
+        self.path = encode_v3_path([self.usdc, self.weth], [3000])
+        self.nonce = 1000  # one share word per follower: steady state after the first master
+
+    def master(self) -> st.SignedMaster:
+        self.nonce += 1
+        master = st.MasterSignal(self.strategy_id, self.usdc, self.weth, SizeMode.HOLDINGS, TRADE_BPS, 0, 1, 1,
+                                 100, self.b.m.cohort.adapters["uniswap-v3"], self.path, self.nonce, 2**40)
+        return st.sign(master, self.strategies.domain(), self.b.manager)
+
+    def bulk(self, followers: list[Vault]) -> int:
+        signed = self.master()
+        addresses = [f.address for f in followers]
+        total_in, total_out = self.strategies.simulate(signed, addresses, self.b.keeper)
+        receipt = self.strategies.execute(signed, addresses, st.floor_price(total_in, total_out, 50), self.b.keeper)
+        skipped = self.strategies.events(receipt, "FollowerSkipped")
+        if skipped:
+            raise RuntimeError(f"bench: {len(skipped)} followers skipped: {skipped[0]}")
+        return int(receipt["gasUsed"])
+
+    def separate(self, followers: list[Vault]) -> int:
+        gas = 0
+        for v in followers:
+            self.b.nonce += 1
+            s = signals.TradeSignal(self.usdc, self.weth, SizeMode.HOLDINGS, TRADE_BPS, 1, 100,
+                                    self.b.m.cohort.adapters["uniswap-v3"], self.path, self.b.nonce, 2**40)
+            gas += int(v.execute_signal(signals.sign(s, v.domain(), self.b.manager), self.b.keeper)["gasUsed"])
+        return gas
+
+
+def measure(b: Bench, metrics: dict[str, float]) -> None:
+    mam = MamBench(b)
+    n = max(SIZES)
+    _progress(f"MAM: {n} follower vaults (create, deposit, follow)")
+    followers: list[Vault] = []
+    cfg = protocol.VaultConfig(name="Bench follower", symbol="cBF", timelock=0)
+    for i in range(n):
+        v, _ = b.vault(f"bench-follower-{i}", cfg)
+        transact(v.fn.followStrategy(mam.strategy_id, st.FollowRule().as_tuple()), b.owner)
+        b.deposit(v, b.investors[i % len(b.investors)], 100_000 * USDC)
+        followers.append(v)
+    # warm-up shared by every measurement: each follower holds WETH, uses its share word and the
+    # vault nonce word of the separate signals; the TWAP then catches up with the trades
+    mam.bulk(followers)
+    for v in followers[:10]:
+        mam.separate([v])
+    b.chain.increase_time(1800)
+    for size in SIZES:
+        _progress(f"  one master signal for {size} followers")
+        metrics[f"gas.bulk_{size}_followers"] = b.isolated(lambda size=size: mam.bulk(followers[:size]))
+    metrics["gas.bulk_marginal_per_follower"] = round(
+        (metrics[f"gas.bulk_{n}_followers"] - metrics["gas.bulk_1_followers"]) / (n - 1))
+    metrics["gas.bulk_marginal_per_follower_10"] = round(
+        (metrics["gas.bulk_10_followers"] - metrics["gas.bulk_1_followers"]) / 9)
+    _progress("  10 separate executeSignal of the same trade")
+    metrics["gas.separate_10_signals"] = b.isolated(lambda: mam.separate(followers[:10]))
+    metrics["gas.bulk_10_vs_10_separate"] = round(metrics["gas.bulk_10_followers"]
+                                                  / metrics["gas.separate_10_signals"], 3)
+
+
+def run(out_path: Path | None = None) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    with Anvil() as node:
+        w3 = connect(node.rpc_url)
+        _progress(f"anvil on {node.rpc_url}: deploying Uniswap, tokens and Cohort")
+        tmp = Path(".bench-mam-manifest.json")
+        try:
+            m = devnet.bootstrap(w3, tmp, rpc_url=node.rpc_url)
+            m = protocol.ensure_protocol(w3, m, tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+        measure(Bench(w3, m), metrics)
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps({"metrics": metrics}, indent=2) + "\n")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_mam", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, help="write {\"metrics\": ...} JSON here")
+    args = parser.parse_args(argv)
+    metrics = run(args.out)
+    width = max(map(len, metrics))
+    for name, value in metrics.items():
+        print(f"{name:<{width}}  {value:,}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

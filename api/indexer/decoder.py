@@ -16,7 +16,7 @@ from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
 from api.ledger.events import LogEvent
-from cohort.abi import AbiFunction, canonical_type
+from cohort.abi import canonical_type
 from cohort.artifacts import project_artifact
 from cohort.onchain import vault_abi
 
@@ -159,24 +159,3 @@ def cohort_decoder() -> EventDecoder:
     CohortStrategies' events."""
     return EventDecoder([vault_abi(), project_artifact("VaultFactory").abi, project_artifact("ICohortFollower").abi,
                          project_artifact("ICohortStrategies").abi])
-
-
-@cache
-def _execute_master() -> tuple[AbiFunction, Convert]:
-    item = next(i for i in project_artifact("ICohortStrategies").abi
-                if i.get("type") == "function" and i["name"] == "executeMaster")
-    return AbiFunction.from_abi(item), _converter(item["inputs"][0])
-
-
-def master_signal_of(calldata: str) -> dict[str, Any] | None:
-    """The MasterSignal a call of executeMaster carries (camelCase, like the event args); None
-    for any other call (a keeper that batches through a contract of its own, say)."""
-    fn, convert = _execute_master()
-    if not calldata.startswith("0x" + fn.selector.hex()):
-        return None
-    try:
-        values = abi_decode(list(fn.inputs), bytes.fromhex(calldata[10:]))
-    except Exception:
-        return None
-    signal: dict[str, Any] = convert(values[0])
-    return signal

@@ -35,7 +35,7 @@ from api import models
 from api.errors import IndexerError, ReorgTooDeep
 from api.indexer import store
 from api.indexer.batching import BatchPolicy, looks_like_limit
-from api.indexer.decoder import EventDecoder, checksum, cohort_decoder, master_signal_of
+from api.indexer.decoder import EventDecoder, checksum, cohort_decoder
 from api.indexer.rpc import Header, Rpc, RpcError
 from api.ledger.book import VAULT_CREATED, VaultBook
 from api.ledger.events import LogEvent
@@ -326,16 +326,18 @@ class Indexer:
         return len(stored)
 
     def _with_master_signals(self, events: list[LogEvent]) -> list[LogEvent]:
-        """MasterExecuted with `signal`: the MasterSignal of its transaction's calldata (the event
-        does not carry the master's limit and reference prices), None when another contract made
-        the call. Stored with the event, so a rebuild after a reorg reads it back."""
+        """MasterExecuted with `signal`: the MasterSignal of the MasterTerms event CohortStrategies
+        emits just before it in the same transaction (events alone: whoever made the call). Stored
+        with the event, so a rebuild after a reorg reads it back."""
+        terms: dict[tuple[str, int, int], dict[str, Any]] = {}
         out = []
         for ev in events:
+            if ev.name == "MasterTerms" and ev.address == self.strategies:
+                terms[(ev.tx_hash, int(ev.args["strategyId"]), int(ev.args["nonce"]))] = dict(ev.args["master"])
+                continue
             if ev.name == "MasterExecuted" and ev.address == self.strategies and "signal" not in ev.args:
-                tx = self.rpc.request("eth_getTransactionByHash", [ev.tx_hash]) or {}
-                to = str(tx.get("to") or "")
-                signal = master_signal_of(str(tx.get("input") or "0x")) if to.lower() == ev.address.lower() else None
-                ev = replace(ev, args={**ev.args, "signal": signal})
+                key = (ev.tx_hash, int(ev.args["strategyId"]), int(ev.args["nonce"]))
+                ev = replace(ev, args={**ev.args, "signal": terms.get(key)})
             out.append(ev)
         return out
 

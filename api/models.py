@@ -255,3 +255,114 @@ class Token(Base):
     symbol: Mapped[str] = mapped_column(Text)
     decimals: Mapped[int] = mapped_column(Integer)
     known: Mapped[bool] = mapped_column(Boolean, default=True)  # False: the calls failed
+
+
+# ---------------------------------------------------------------------------- strategies (MAM)
+class Strategy(Base):
+    """A strategy of the protocol's CohortStrategies: StrategyCreated, then StrategyManagerChanged."""
+
+    __tablename__ = "strategies"
+
+    strategy_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(ADDRESS)
+    manager: Mapped[str] = mapped_column(ADDRESS)
+    name: Mapped[str] = mapped_column(Text)
+    created_block: Mapped[int] = mapped_column(BigInteger)
+    created_tx: Mapped[str] = mapped_column(HASH)
+    created_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    manager_block: Mapped[int] = mapped_column(BigInteger)  # the manager is the manager since this block
+    manager_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class StrategyFollow(Base):
+    """One period of a vault following a strategy: StrategyFollowed until StrategyUnfollowed (or
+    the vault's next StrategyFollowed, which replaces it)."""
+
+    __tablename__ = "strategy_follows"
+    __table_args__ = (Index("ix_strategy_follows_strategy", "strategy_id", "followed_block"),)
+
+    vault: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    followed_block: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    followed_log_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    strategy_id: Mapped[int] = mapped_column(BigInteger)
+    rule: Mapped[str] = mapped_column(Text)  # FollowRule, JSON (camelCase, integers exact)
+    followed_tx: Mapped[str] = mapped_column(HASH)
+    followed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ended_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class MasterExecution(Base):
+    """One executed chunk of a master signal (MasterExecuted) with the signal from its calldata."""
+
+    __tablename__ = "master_executions"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_master_executions_tx_log"),
+                      Index("ix_master_executions_strategy", "strategy_id", "block_number", "log_index"),
+                      Index("ix_master_executions_digest", "digest"),
+                      Index("ix_master_executions_block", "block_number"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    strategy_id: Mapped[int] = mapped_column(BigInteger)
+    nonce: Mapped[int] = mapped_column(UInt256)
+    digest: Mapped[str] = mapped_column(HASH)
+    keeper: Mapped[str] = mapped_column(ADDRESS)
+    token_in: Mapped[str] = mapped_column(ADDRESS)
+    token_out: Mapped[str] = mapped_column(ADDRESS)
+    total_in: Mapped[int] = mapped_column(UInt256)
+    total_out: Mapped[int] = mapped_column(UInt256)
+    floor_price: Mapped[int] = mapped_column(UInt256)
+    filled: Mapped[int] = mapped_column(BigInteger)
+    skipped: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    timestamp: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    signal: Mapped[str | None] = mapped_column(Text, nullable=True)  # MasterSignal JSON (None: not a direct call)
+
+
+class StrategyFill(Base):
+    """A follower's part of one master execution: its StrategyAllocated and, when it traded, its
+    TradeExecuted in the same transaction (amount_out None: the allocation rounded to no lot)."""
+
+    __tablename__ = "strategy_fills"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_strategy_fills_tx_log"),
+                      Index("ix_strategy_fills_master", "strategy_id", "nonce"),
+                      Index("ix_strategy_fills_block", "block_number"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    strategy_id: Mapped[int] = mapped_column(BigInteger)
+    nonce: Mapped[int] = mapped_column(UInt256)
+    vault: Mapped[str] = mapped_column(ADDRESS)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)  # the StrategyAllocated log
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    token_in: Mapped[str] = mapped_column(ADDRESS)
+    allocated: Mapped[int] = mapped_column(UInt256)  # StrategyAllocated.amountIn
+    residual: Mapped[int] = mapped_column(UInt256)
+    capped: Mapped[int] = mapped_column(UInt256)
+    trade_log_index: Mapped[int | None] = mapped_column(Integer, nullable=True)  # its TradeExecuted
+    token_out: Mapped[str | None] = mapped_column(ADDRESS, nullable=True)
+    amount_in: Mapped[int | None] = mapped_column(UInt256, nullable=True)
+    amount_out: Mapped[int | None] = mapped_column(UInt256, nullable=True)
+    oracle_amount_out: Mapped[int | None] = mapped_column(UInt256, nullable=True)
+    limit_price: Mapped[int | None] = mapped_column(UInt256, nullable=True)
+    digest: Mapped[str | None] = mapped_column(HASH, nullable=True)
+
+
+class StrategySkip(Base):
+    """A follower left out of a master execution (FollowerSkipped), with its revert data."""
+
+    __tablename__ = "strategy_skips"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_strategy_skips_tx_log"),
+                      Index("ix_strategy_skips_master", "strategy_id", "nonce"),
+                      Index("ix_strategy_skips_block", "block_number"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    strategy_id: Mapped[int] = mapped_column(BigInteger)
+    nonce: Mapped[int] = mapped_column(UInt256)
+    vault: Mapped[str] = mapped_column(ADDRESS)
+    reason: Mapped[str] = mapped_column(Text)  # revert data, 0x-hex
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    timestamp: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

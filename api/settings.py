@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     manifest: Path | None = None  # default: deployments/local.json
     factory: str | None = None  # overrides the manifest's cohort.factory
     start_block: int | None = Field(default=None, ge=0)  # overrides the manifest's cohort.factoryBlock
+    strategies: str | None = None  # CohortStrategies (MAM); overrides the manifest's cohort.strategies
 
     # storage: SQLite file by default, PostgreSQL when given a URL
     database_url: str = "sqlite:///cohort-api.sqlite3"

@@ -13,7 +13,7 @@ JSON form of a signed master signal (integers that may exceed 2**53 are strings)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from functools import cache
@@ -297,7 +297,7 @@ class Strategies:
     def master_digest(self, master: MasterSignal) -> bytes:
         return bytes(call(self.fn.masterDigest(master.as_tuple())))
 
-    def simulate(self, signed: SignedMaster, followers: list[str], sender: str,
+    def simulate(self, signed: SignedMaster, followers: Sequence[str], sender: str,
                  block: Any = "pending") -> tuple[int, int]:
         """(totalIn, totalOut) of the block trade as it would be now, for every follower whose own
         checks pass but the floor: what a keeper bases its floor price on. An eth_call with a floor
@@ -312,7 +312,7 @@ class Strategies:
             total_in, total_out = exc.error_args[0], exc.error_args[1]
         return int(total_in), int(total_out)
 
-    def execute(self, signed: SignedMaster, followers: list[str], floor_price: int, sender: str,
+    def execute(self, signed: SignedMaster, followers: Sequence[str], floor_price: int, sender: str,
                 gas: int | None = None) -> TxReceipt:
         fn = self.fn.executeMaster(signed.master.as_tuple(), signed.signature,
                                    [to_checksum_address(f) for f in followers], floor_price)

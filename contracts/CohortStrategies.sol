@@ -95,6 +95,7 @@ contract CohortStrategies is ICohortStrategies, EIP712, ReentrancyGuardTransient
         bytes32 digest = _hashTypedDataV4(_hash(m));
         SignalRules.checkSigner(manager, digest, signature);
         address[] memory hops = ISwapAdapter(m.adapter).validatePath(m.tokenIn, m.tokenOut, m.path);
+        emit MasterTerms(m.strategyId, m.nonce, m);
 
         uint256[] memory amounts = new uint256[](followers.length);
         uint256 inBefore = IERC20(m.tokenIn).balanceOf(address(this));

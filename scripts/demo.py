@@ -59,6 +59,7 @@ from scripts.demo_cast import (
     MATCH_LINE,
     PLANS,
     STEPS,
+    STRATEGY_MATCH_LINE,
     TIME_PASSES_S,
     Person,
     TradePlan,
@@ -76,10 +77,11 @@ from scripts.demo_report import (
     short,
 )
 from scripts.demo_stage import DemoError, Stage, parse_settings
+from scripts.demo_strategy import play_strategy, strategy_table
 from scripts.demo_summary import summarise
 
 # what the demo promises (tests/test_demo.py checks its output against these)
-__all__ = ["MATCH_LINE", "STEPS", "Demo", "main"]
+__all__ = ["MATCH_LINE", "STEPS", "STRATEGY_MATCH_LINE", "Demo", "main"]
 
 
 class Demo(Stage):
@@ -93,6 +95,7 @@ class Demo(Stage):
         self.start_services()
         self.deposit()
         self.trade()
+        strategy = play_strategy(self)
         self.move_market()
         before_block, jump_to = self.pass_time()
         self.crystallise_fees(before_block, jump_to)
@@ -101,6 +104,7 @@ class Demo(Stage):
         self.settle(requests, due)
         self.claim(requests)
         ok = summarise(self)
+        ok = strategy_table(self, strategy) and ok
         self.endpoints()
         return ok
 
@@ -208,7 +212,7 @@ class Demo(Stage):
 
     # ---------------------------------------------------------------- 7-9: market, time, fees
     def move_market(self) -> None:
-        self.out.step(STEPS[6])
+        self.out.step(STEPS[7])
         argv = [sys.executable, "-m", "scripts.market", "--rpc-url", self.rpc_url, "--manifest",
                 str(self.manifest_path), "move", *MARKET_MOVES]
         self.out.line(f"$ python -m scripts.market --rpc-url {self.rpc_url} --manifest {self.manifest_path} move "
@@ -236,7 +240,7 @@ class Demo(Stage):
 
     def pass_time(self) -> tuple[int, int]:
         """Returns the block before the jump and the chain time after it."""
-        self.out.step(STEPS[7])
+        self.out.step(STEPS[8])
         chain = DevChain(self.w3)
         before_date, before_block = self.chain_date(), self.head()
         navs = {label: vault.nav() for label, vault in self.vaults.items()}
@@ -249,7 +253,7 @@ class Demo(Stage):
         return before_block, jump_to
 
     def crystallise_fees(self, before_block: int, jump_to: int) -> None:
-        self.out.step(STEPS[8])
+        self.out.step(STEPS[9])
         self.out.line("the keeper's accrue_fees duty sees pendingFeeShares() > 0 and calls accrueFees()")
         for plan in PLANS:
             vault = self.vaults[plan.label]
@@ -276,7 +280,7 @@ class Demo(Stage):
 
     # ---------------------------------------------------------------- 10-13: withdrawals
     def request_withdrawals(self) -> list[tuple[str, Person]]:
-        self.out.step(STEPS[9])
+        self.out.step(STEPS[10])
         requests = []
         for plan in PLANS:
             vault = self.vaults[plan.label]
@@ -296,7 +300,7 @@ class Demo(Stage):
         return requests
 
     def pass_notice(self) -> int:
-        self.out.step(STEPS[10])
+        self.out.step(STEPS[11])
         matures = max(v.redemption_status().matures_at for v in self.vaults.values())
         wait = max(0, matures - DevChain(self.w3).timestamp()) + 60
         before_block = self.head()
@@ -305,7 +309,7 @@ class Demo(Stage):
         return before_block
 
     def settle(self, requests: list[tuple[str, Person]], after_block: int) -> None:
-        self.out.step(STEPS[11])
+        self.out.step(STEPS[12])
         self.out.line("the keeper's settle_redemptions duty reads redemptionStatus(): it unwinds when the free USDC "
                       "is short, then settles")
         log_offset = (self.dir / "keeper.log").stat().st_size
@@ -352,7 +356,7 @@ class Demo(Stage):
         return lines
 
     def claim(self, requests: list[tuple[str, Person]]) -> None:
-        self.out.step(STEPS[12])
+        self.out.step(STEPS[13])
         usdc = devnet.token(self.w3, self.m, "USDC")
         for label, person in requests:
             vault = self.vaults[label]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 
+from cohort import strategies as st
 from cohort.accounts import dev_account
 from cohort.onchain import SizeMode
 from cohort.protocol import RiskLimits, VaultConfig
@@ -20,6 +21,7 @@ STEPS = (
     "Start the keeper and the API",
     "Investors deposit from their wallets",
     "Managers sign signals; the keeper executes them on Uniswap",
+    "A strategy: one master signal, a conservative (0.5x) and an aggressive (1.5x) vault",
     "The market moves (scripts/market.py, real swaps)",
     "Time passes",
     "Fees crystallise",
@@ -30,6 +32,7 @@ STEPS = (
     "Every investor's sub-account, from the API",
 )
 MATCH_LINE = "summary matches the API"
+STRATEGY_MATCH_LINE = "strategy table matches the chain"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ MIA, NOAH = Person("Mia", 5), Person("Noah", 6)  # the managers; fees are minted
 ALICE, BOB, CAROL, DAVE, ERIN = (Person("Alice", 7), Person("Bob", 8), Person("Carol", 9), Person("Dave", 10),
                                  Person("Erin", 11))
 INVESTORS = (ALICE, BOB, CAROL, DAVE, ERIN)
+RELAY = Person("relay", 12)  # relays master signals (CohortStrategies.executeMaster) to the followers
 
 
 @dataclass(frozen=True)
@@ -103,3 +107,24 @@ TIME_PASSES_S = 30 * DAY
 LATE_REQUEST = (BETA, ERIN, 2000)  # after the settlement: still pending at the end
 LEAVES_CLAIMABLE = BOB  # does not claim: the table shows his claimable assets
 KEEPER_DUTIES = {"fees_interval_s": 3.0, "redemptions_interval_s": 2.0, "risk_interval_s": 5.0}
+
+
+@dataclass(frozen=True)
+class FollowerPlan:
+    """A vault that follows the demo's strategy with its own rule (timelock 0: following applies at once)."""
+
+    label: str
+    config: VaultConfig
+    rule: st.FollowRule
+    investor: Person
+    deposit: int  # whole USDC
+
+
+STRATEGY_NAME = "Mia's Momentum"
+FOLLOWERS = (
+    FollowerPlan("calm", VaultConfig(name="Cohort Calm USDC", symbol="cCALM", assets=("WETH",), timelock=0),
+                 st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=5_000), BOB, 20_000),
+    FollowerPlan("bold", VaultConfig(name="Cohort Bold USDC", symbol="cBOLD", assets=("WETH",), timelock=0),
+                 st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=15_000), DAVE, 20_000),
+)
+MASTER = TradePlan("USDC", "WETH", SizeMode.HOLDINGS, 3000, 200, 100)  # 30% of the book: 15% and 45% here

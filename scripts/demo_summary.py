@@ -157,7 +157,7 @@ def chain_figures(stage: Stage, block: int) -> dict[tuple[str, str], dict[str, i
 
 def summarise(stage: Stage) -> bool:
     """Step 14: the table, and whether it matches every other source."""
-    stage.out.step(STEPS[13])
+    stage.out.step(STEPS[14])
     with stage.out.progress("letting the keeper finish its duties") as tick:
         quiesce(stage, tick)
     block, rows, served = snapshot(stage)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from cohort.artifacts import REPO_ROOT
 from cohort.dev.anvil import pid_alive
-from scripts.demo import MATCH_LINE, STEPS
+from scripts.demo import MATCH_LINE, STEPS, STRATEGY_MATCH_LINE
 
 DEMO_TIMEOUT_S = 240
 
@@ -34,6 +35,17 @@ def test_the_demo_plays_every_step_and_its_summary_matches_the_api(tmp_path: Pat
                      "settleRedemptions()", "claims from alpha", "claimable", "pending"):
         assert evidence in out, f"the output does not show {evidence!r}"
     assert f"{MATCH_LINE}: 8 sub-accounts" in out
+    # the strategy: both followers side by side, filled at one block price, 1.5x selling three times 0.5x
+    assert f"{STRATEGY_MATCH_LINE}: " in out and "calls executeMaster for both followers" in out
+    table = out[out.index("executed in block"):out.index(STRATEGY_MATCH_LINE)]
+    header = re.search(r"^ +calm \(0\.5x\) +bold \(1\.5x\)$", table, re.MULTILINE)
+    assert header, table
+    rows = {m.group(1): [cell.strip() for cell in m.group(2).split("  ") if cell.strip()]
+            for m in re.finditer(r"^  (\S[\w& ]*?)  +(\S.*)$", table, re.MULTILINE)}
+    calm, bold = (Decimal(cell.split()[0].replace(",", "")) for cell in rows["USDC sold"])
+    assert bold == 3 * calm > 0
+    assert len(set(rows["block price"])) == 1 and rows["fill price"] == rows["block price"]
+    assert rows["ticket from"] == ["strategy #1", "strategy #1"] and len(rows["P&L"]) == 2
     assert re.search(r"API: +http://127\.0\.0\.1:\d+ +\(OpenAPI docs: http://127\.0\.0\.1:\d+/docs\)", out)
     assert re.search(r"App: +http://127\.0\.0\.1:\d+/ ", out)
 

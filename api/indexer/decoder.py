@@ -155,5 +155,7 @@ class EventDecoder:
 
 @cache
 def cohort_decoder() -> EventDecoder:
-    """Vault events (CohortVault + CohortVaultAdmin) and the factory's VaultCreated."""
-    return EventDecoder([vault_abi(), project_artifact("VaultFactory").abi])
+    """Vault events (CohortVault, its admin and follower modules), the factory's VaultCreated and
+    CohortStrategies' events."""
+    return EventDecoder([vault_abi(), project_artifact("VaultFactory").abi, project_artifact("ICohortFollower").abi,
+                         project_artifact("ICohortStrategies").abi])

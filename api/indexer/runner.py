@@ -39,6 +39,7 @@ from api.indexer.decoder import EventDecoder, checksum, cohort_decoder
 from api.indexer.rpc import Header, Rpc, RpcError
 from api.ledger.book import VAULT_CREATED, VaultBook
 from api.ledger.events import LogEvent
+from api.ledger.strategies import StrategyBook
 from api.settings import Settings
 from cohort import manifest as mf
 from cohort.errors import ChainUnavailable
@@ -100,22 +101,27 @@ class Indexer:
                                   settings.target_logs_per_request)
         self.batch = min(max(settings.batch_blocks, self.policy.minimum), self.policy.maximum)
         self.ceiling: int | None = None  # the size the provider last accepted after refusing a bigger one
-        self.factory, self.start_block = self._origin()
+        self.factory, self.start_block, self.strategies = self._origin()
         self.books: dict[str, VaultBook] | None = None
+        self.strategy_book: StrategyBook | None = None
         self._vault_created = self.decoder.topic("VaultCreated")
         self._tokens_known: set[str] = set()
         self._chain: tuple[int, str] | None = None  # (chain id, genesis hash), read once
 
     # ------------------------------------------------------------------ setup
-    def _origin(self) -> tuple[str, int]:
-        factory, start = self.settings.factory, self.settings.start_block
-        if factory is None or start is None:
-            m = mf.load(self.settings.manifest_path())
-            factory = factory or m.cohort.factory
-            start = start if start is not None else m.cohort.factory_block
+    def _origin(self) -> tuple[str, int, str | None]:
+        """The factory, its first block and the strategies contract (None: no MAM side deployed)."""
+        factory, start, strategies = self.settings.factory, self.settings.start_block, self.settings.strategies
+        if factory is None or start is None or strategies is None:
+            path = self.settings.manifest_path()
+            m = mf.load(path) if path.exists() or factory is None or start is None else None
+            if m is not None:
+                factory = factory or m.cohort.factory
+                start = start if start is not None else m.cohort.factory_block
+                strategies = strategies or m.cohort.strategies
         if factory is None:
             raise IndexerError("no factory: set API_FACTORY or deploy Cohort (the manifest has none)")
-        return checksum(factory), int(start or 0)
+        return checksum(factory), int(start or 0), None if strategies is None else checksum(strategies)
 
     def _identity(self) -> tuple[int, str]:
         if self._chain is None:
@@ -146,6 +152,15 @@ class Indexer:
         if self.books is None:
             self.books = store.load_books(session)
         return self.books
+
+    def _strategy_book(self, session: Session) -> StrategyBook:
+        if self.strategy_book is None:
+            self.strategy_book = store.load_strategy_book(session, self.strategies)
+        return self.strategy_book
+
+    def _forget_books(self) -> None:
+        """The books ran ahead of a rolled-back transaction: reload them from the database."""
+        self.books = self.strategy_book = None
 
     # ------------------------------------------------------------------ public
     def sync(self, to_block: int | None = None, *, max_batches: int | None = None) -> SyncReport:
@@ -181,7 +196,7 @@ class Indexer:
                 delay = min(30.0, delay * 2)
             except Exception:
                 log.exception("indexer batch failed; retrying")
-                self.books = None  # reload from the database: the failed batch was rolled back
+                self._forget_books()
                 delay = min(30.0, delay * 2)
             stop.wait(delay)
 
@@ -247,14 +262,17 @@ class Indexer:
                 state.cursor_block, state.cursor_hash, state.updated_at = last, end.hash, time.time()
                 session.commit()
             except BaseException:
-                self.books = None  # the books ran ahead of the rolled-back transaction: reload them
+                self._forget_books()
                 raise
         self.batch = self.policy.after_success(self.batch, len(raw), self.ceiling)
         return Indexer.Outcome(cursor=last, target=target, events=events)
 
     def _fetch(self, first: int, last: int, vaults: list[str]) -> list[dict[str, Any]]:
-        """The factory's VaultCreated logs, then every known and new vault's logs, in the range."""
+        """The factory's VaultCreated logs, the strategies contract's logs, then every known and new
+        vault's logs, in the range."""
         raw = self.rpc.get_logs(first, last, self.factory, [self._vault_created])
+        if self.strategies is not None:
+            raw += self.rpc.get_logs(first, last, self.strategies)
         vaults += [checksum("0x" + str(r["topics"][1])[-40:]) for r in raw if len(r.get("topics", [])) > 1]
         chunk = self.settings.address_chunk
         for i in range(0, len(vaults), chunk):
@@ -275,12 +293,20 @@ class Indexer:
             vault = ev.args["vault"]
             books.setdefault(vault, VaultBook.created(vault, ev.args["params"]))
         vault_of: dict[tuple[str, int], str] = {ev.key: ev.args["vault"] for ev in created}
+        strategy_book = self._strategy_book(session)
+        decoded = self._with_master_signals(decoded)
         stored: list[LogEvent] = []
         touched: set[str] = set()
         for ev in decoded:
             if ev.key in vault_of:
                 stored.append(ev)
                 continue
+            if strategy_book.reads(ev, books):
+                strategy_book.apply(ev)
+                if ev.address == self.strategies:
+                    stored.append(ev)
+                    vault_of[ev.key] = ev.args.get("follower", ev.address)  # a skip belongs to its follower
+                    continue
             book = books.get(ev.address)
             if book is None:
                 continue  # not a vault of this factory
@@ -296,7 +322,24 @@ class Indexer:
         store.save_blocks(session, blocks)
         store.persist(session, [books[a] for a in touched | {ev.args["vault"] for ev in created}])
         self._learn_tokens(session, [books[a] for a in touched | {ev.args["vault"] for ev in created}])
+        store.persist_strategies(session, strategy_book)
         return len(stored)
+
+    def _with_master_signals(self, events: list[LogEvent]) -> list[LogEvent]:
+        """MasterExecuted with `signal`: the MasterSignal of the MasterTerms event CohortStrategies
+        emits just before it in the same transaction (events alone: whoever made the call). Stored
+        with the event, so a rebuild after a reorg reads it back."""
+        terms: dict[tuple[str, int, int], dict[str, Any]] = {}
+        out = []
+        for ev in events:
+            if ev.name == "MasterTerms" and ev.address == self.strategies:
+                terms[(ev.tx_hash, int(ev.args["strategyId"]), int(ev.args["nonce"]))] = dict(ev.args["master"])
+                continue
+            if ev.name == "MasterExecuted" and ev.address == self.strategies and "signal" not in ev.args:
+                key = (ev.tx_hash, int(ev.args["strategyId"]), int(ev.args["nonce"]))
+                ev = replace(ev, args={**ev.args, "signal": terms.get(key)})
+            out.append(ev)
+        return out
 
     def _with_timestamps(self, events: list[LogEvent], end: Header) -> list[LogEvent]:
         """Fill block timestamps from headers when the node leaves `blockTimestamp` out of logs."""
@@ -321,7 +364,7 @@ class Indexer:
         state.last_reorg_block = state.cursor_block + 1
         state.updated_at = time.time()
         session.flush()
-        self.books = store.rebuild_projections(session, self.factory)
+        self.books, self.strategy_book = store.rebuild_projections(session, self.factory, self.strategies)
         session.commit()
         log.warning("reorg: rolled back to block %d (%d events dropped)", state.cursor_block, gone)
         if self.progress:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from api import models
 from api.ledger.book import VaultBook, replay
 from api.ledger.events import LogEvent
+from api.ledger.strategies import StrategyBook, replay_strategies
 from api.rows import (
     ACCOUNT_FIELDS,
     BOOK_FIELDS,
@@ -30,7 +31,9 @@ from api.rows import (
 )
 
 PROJECTIONS: tuple[type[models.Base], ...] = (models.VaultState, models.Holding, models.Account, models.Epoch,
-                                              models.Position, models.Trade, models.NavPoint)
+                                              models.Position, models.Trade, models.NavPoint, models.Strategy,
+                                              models.StrategyFollow, models.MasterExecution, models.StrategyFill,
+                                              models.StrategySkip)
 _CHUNK = 2_000
 
 
@@ -191,13 +194,47 @@ def delete_after(session: Session, block: int) -> int:
     return int(gone)
 
 
-def rebuild_projections(session: Session, factory: str | None) -> dict[str, VaultBook]:
+def rebuild_projections(session: Session, factory: str | None,
+                        strategies: str | None = None) -> tuple[dict[str, VaultBook], StrategyBook]:
     """Replay the stored events into fresh books and rewrite every projection from them."""
     for model in PROJECTIONS:
         session.execute(delete(table(model)))
-    books = replay(load_events(session), factory)
+    events = load_events(session)
+    books = replay(events, factory)
     persist(session, books.values(), everything=True)
-    return books
+    book = replay_strategies(events, strategies, factory)
+    persist_strategies(session, book)
+    return books, book
+
+
+# ---------------------------------------------------------------------------- strategies (MAM)
+def load_strategy_book(session: Session, address: str | None) -> StrategyBook:
+    """The strategy books as the last committed batch left them (strategies and open follows)."""
+    book = StrategyBook(address)
+    for row in session.execute(select(table(models.Strategy))).mappings():
+        book.strategies[row["strategy_id"]] = dict(row)
+    f = table(models.StrategyFollow)
+    for row in session.execute(select(f).where(f.c.ended_block.is_(None))).mappings():
+        book.following[row["vault"]] = {**row, "rule": json.loads(row["rule"])}
+    return book
+
+
+def persist_strategies(session: Session, book: StrategyBook) -> None:
+    """Write what changed in the strategy books and clear their outboxes."""
+    book.finish()
+    upsert(session, models.Strategy, [book.strategies[i] for i in sorted(book.dirty_strategies)])
+    upsert(session, models.StrategyFollow, [{**row, "rule": dumps(row["rule"])}
+                                            for _, row in sorted(book.dirty_follows.items())])
+    insert_rows(session, models.MasterExecution,
+                [{**row, "signal": None if row["signal"] is None else dumps(row["signal"])}
+                 for row in book.new_executions])
+    insert_rows(session, models.StrategyFill, book.new_fills)
+    insert_rows(session, models.StrategySkip, book.new_skips)
+    book.dirty_strategies.clear()
+    book.dirty_follows.clear()
+    book.new_executions.clear()
+    book.new_fills.clear()
+    book.new_skips.clear()
 
 
 def stored_hashes(session: Session, below_or_at: int, limit: int) -> list[tuple[int, str]]:

@@ -14,6 +14,7 @@ from api.schemas.common import (
     TxHash,
     Valuation,
 )
+from api.schemas.strategies import StrategyLink
 
 
 class Redemption(Schema):
@@ -63,6 +64,8 @@ class Ticket(Schema):
     execution_price: DecimalStr | None = Field(description="The trade's price: the same for every slice.")
     trade_amount_in: Amount
     trade_amount_out: Amount
+    strategy: StrategyLink | None = Field(None, description="The strategy trade the vault's trade was a follower "
+                                                            "fill of (None: the vault's own signal or a sale).")
 
 
 class MamView(Valuation, AccountFigures):

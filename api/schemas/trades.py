@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from api.schemas.common import Address, Amount, DecimalStr, Schema, TokenOut, TxHash
+from api.schemas.strategies import StrategyLink
 
 
 class TradeOut(Schema):
@@ -29,3 +30,5 @@ class TradeOut(Schema):
     limit_margin_bps: DecimalStr | None = Field(description="(execution - limit) / limit in bps.")
     loss: Amount | None = Field(description="Value lost against the oracle, in the base asset.")
     supply: Amount = Field(description="Shares in supply when the trade ran.")
+    strategy: StrategyLink | None = Field(None, description="The strategy trade this was a follower fill of "
+                                                            "(None: the vault's own signal or a sale).")

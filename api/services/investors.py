@@ -21,6 +21,7 @@ from api.schemas.investors import (
     Ticket,
     VaultPosition,
 )
+from api.schemas.strategies import StrategyLink
 from api.services.chain import ChainReader
 from api.services.context import (
     ContextCache,
@@ -31,6 +32,7 @@ from api.services.context import (
     load_vault,
 )
 from api.services.mam import Figures, TradeView, figures, slices
+from api.services.strategies import links
 
 
 def figures_out(f: Figures) -> AccountFigures:
@@ -62,21 +64,24 @@ class _Trade:
     token_in: TokenOut
     token_out: TokenOut
     execution_price: str | None
+    strategy: StrategyLink | None  # the strategy trade it was a follower fill of
 
 
 def _trades(session: Session, ctx: VaultContext) -> list[_Trade]:
     cached: list[_Trade] | None = ctx.cache.get("trades")
     if cached is None:
         t = models.Trade.__table__.c
-        rows = session.execute(select(t.seq, t.block_number, t.log_index, t.amount_in, t.amount_out, t.supply, t.kind,
-                                      t.timestamp, t.tx_hash, t.token_in, t.token_out)
-                               .where(t.vault == ctx.address).order_by(t.seq))
+        rows = list(session.execute(select(t.seq, t.block_number, t.log_index, t.amount_in, t.amount_out, t.supply,
+                                           t.kind, t.timestamp, t.tx_hash, t.token_in, t.token_out, t.digest)
+                                    .where(t.vault == ctx.address).order_by(t.seq)))
+        linked = links(session, (r.digest for r in rows))
         cached = []
         for r in rows:
             tin, tout = ctx.token(r.token_in), ctx.token(r.token_out)
             cached.append(_Trade(TradeView(r.seq, r.block_number, r.log_index, r.amount_in, r.amount_out, r.supply),
                                  r.kind, r.timestamp, r.tx_hash, tin, tout,
-                                 price(r.amount_out, tout.decimals, r.amount_in, tin.decimals)))
+                                 price(r.amount_out, tout.decimals, r.amount_in, tin.decimals),
+                                 linked.get(r.digest or "")))
         ctx.cache["trades"] = cached
     return cached
 
@@ -104,7 +109,8 @@ def tickets(session: Session, ctx: VaultContext, acc: Account, limit: int, offse
                     tx_hash=t.tx_hash, token_in=t.token_in, token_out=t.token_out, position_shares=str(s.position),
                     supply=str(s.supply), pool_share=s.pool_share, amount_in=str(s.amount_in),
                     amount_out=str(s.amount_out), execution_price=t.execution_price,
-                    trade_amount_in=str(t.view.amount_in), trade_amount_out=str(t.view.amount_out))
+                    trade_amount_in=str(t.view.amount_in), trade_amount_out=str(t.view.amount_out),
+                    strategy=t.strategy)
              for t, s in zip(page, cut, strict=True)]
     return Page[Ticket](items=items, total=len(since), limit=limit, offset=offset)
 

@@ -9,11 +9,13 @@ from api import models
 from api.errors import NotFound
 from api.ledger.math import WAD, bps_difference, price, ratio
 from api.schemas.common import Page
+from api.schemas.strategies import StrategyLink
 from api.schemas.trades import TradeOut
 from api.services.context import VaultContext
+from api.services.strategies import links
 
 
-def trade_out(ctx: VaultContext, t: models.Trade) -> TradeOut:
+def trade_out(ctx: VaultContext, t: models.Trade, strategy: StrategyLink | None = None) -> TradeOut:
     tin, tout = ctx.token(t.token_in), ctx.token(t.token_out)
     execution = price(t.amount_out, tout.decimals, t.amount_in, tin.decimals)
     oracle = price(t.oracle_amount_out, tout.decimals, t.amount_in, tin.decimals)
@@ -26,7 +28,7 @@ def trade_out(ctx: VaultContext, t: models.Trade) -> TradeOut:
         execution_price=execution,
         slippage_bps=_negate(bps_difference(execution, oracle)),
         limit_margin_bps=bps_difference(execution, limit), loss=None if t.loss is None else str(t.loss),
-        supply=str(t.supply))
+        supply=str(t.supply), strategy=strategy)
 
 
 def _negate(value: str | None) -> str | None:
@@ -47,12 +49,14 @@ def list_trades(session: Session, ctx: VaultContext, kind: str | None, from_bloc
     if to_block is not None:
         where.append(t.block_number <= to_block)
     total = session.scalar(select(func.count()).select_from(t).where(*where)) or 0
-    rows = session.scalars(select(t).where(*where).order_by(t.seq).limit(limit).offset(offset))
-    return Page[TradeOut](items=[trade_out(ctx, r) for r in rows], total=int(total), limit=limit, offset=offset)
+    rows = list(session.scalars(select(t).where(*where).order_by(t.seq).limit(limit).offset(offset)))
+    linked = links(session, (r.digest for r in rows))
+    items = [trade_out(ctx, r, linked.get(r.digest or "")) for r in rows]
+    return Page[TradeOut](items=items, total=int(total), limit=limit, offset=offset)
 
 
 def get_trade(session: Session, ctx: VaultContext, trade_id: int) -> TradeOut:
     row = session.scalar(select(models.Trade).where(models.Trade.vault == ctx.address, models.Trade.seq == trade_id))
     if row is None:
         raise NotFound(f"vault {ctx.address} has no trade {trade_id}")
-    return trade_out(ctx, row)
+    return trade_out(ctx, row, links(session, [row.digest]).get(row.digest or ""))

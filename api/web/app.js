@@ -1,12 +1,14 @@
-// The router: #/vaults, #/invest/<vault>, #/statement/<vault>/<investor>, #/manage/<vault>, #/audit/<vault>.
+// The router: #/vaults, #/invest/<vault>, #/statement/<vault>/<investor>, #/manage/<vault>, #/audit/<vault>,
+// #/strategies[/<id>].
 import { api, explain, initWallet, live, notify, wallet, esc } from "/app/static/lib.js";
 import * as vaults from "/app/static/pages/vaults.js";
 import * as invest from "/app/static/pages/invest.js";
 import * as statement from "/app/static/pages/statement.js";
 import * as manage from "/app/static/pages/manage.js";
 import * as audit from "/app/static/pages/audit.js";
+import * as strategies from "/app/static/pages/strategies.js";
 
-const pages = { vaults, invest, statement, manage, audit };
+const pages = { vaults, invest, statement, manage, audit, strategies };
 let cleanups = [];
 let generation = 0;
 

@@ -70,6 +70,9 @@ interface ICohortStrategies {
 
     event StrategyCreated(uint64 indexed strategyId, address indexed owner, address indexed manager, string name);
     event StrategyManagerChanged(uint64 indexed strategyId, address manager);
+    /// @notice The master signal as signed, once per executed chunk (before its MasterExecuted), so
+    /// its prices and sizes are on the record from events alone, whoever made the call.
+    event MasterTerms(uint64 indexed strategyId, uint256 indexed nonce, MasterSignal master);
     /// @notice One per executed chunk of a master signal.
     event MasterExecuted(
         uint64 indexed strategyId,

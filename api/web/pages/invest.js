@@ -139,7 +139,9 @@ function tickets(mam, byId, base) {
     <th class="num">oracle</th><th class="num">execution</th></tr></thead><tbody>${mam.tickets.items.map((t) => {
       const trade = byId.get(t.trade_id) ?? {};
       return `<tr data-trade="${t.trade_id}"><td>${t.trade_id}</td><td>${date(t.timestamp)}</td>
-        <td>${esc(t.kind)}: ${esc(t.token_in.symbol)} → ${esc(t.token_out.symbol)}</td>
+        <td>${esc(t.kind)}: ${esc(t.token_in.symbol)} → ${esc(t.token_out.symbol)}${t.strategy ? ` <a
+          href="#/strategies/${t.strategy.strategy_id}" data-field="ticket_strategy" data-raw="${t.strategy.strategy_id}"
+          title="a follower fill of master signal ${esc(t.strategy.nonce)}">strategy #${t.strategy.strategy_id}</a>` : ""}</td>
         <td class="num">${(Number(t.pool_share) * 100).toFixed(2)}%</td>
         <td class="num">${fig("slice_in", t.amount_in, t.token_in.decimals, 4)} ${esc(t.token_in.symbol)}</td>
         <td class="num">${fig("slice_out", t.amount_out, t.token_out.decimals, 6)} ${esc(t.token_out.symbol)}</td>

@@ -24,7 +24,9 @@ from cohort.dev.stack import Anvil
 from cohort.tx import transact
 from cohort.vault import MAX_UINT256, Vault
 from tests.api.conftest import Harness, api_dump, harness
+from tests.api.mam_scenario import build_mam
 from tests.api.scenario import USDC
+from tests.conftest import Roles
 
 
 @dataclass
@@ -149,3 +151,24 @@ def test_the_stream_announces_a_rollback(fork: Fork, tmp_path: Path) -> None:
             while not replayed or replayed[-1]["name"] != "Deposit":
                 replayed.append(ws.receive_json())
             assert replayed[-1]["args"]["owner"] == b
+
+
+def test_a_rollback_of_strategy_blocks_ends_as_a_fresh_index(fork: Fork, tmp_path: Path) -> None:
+    acc = fork.accounts
+    roles = Roles(deployer=acc[0], owner=acc[1], keeper=acc[2], guardian=acc[3], fee_recipient=acc[4],
+                  manager=dev_account(5), outsider=acc[6], investors=tuple(acc[16:19]) + tuple(acc[7:10]))
+    mam = build_mam(fork.w3, fork.manifest, roles)
+    strategy = f"/strategies/{mam.strategy_id}"
+    with fork.harness(f"sqlite:///{tmp_path / 'mam.sqlite3'}") as h:
+        h.sync()
+        assert h.get(strategy)["former_followers"] and len(h.get(f"{strategy}/trades")["items"][0]["executions"]) == 2
+        fork.chain.rollback(3)  # the second execution, the unfollow and the new manager are gone
+        assert h.sync().reorgs == 1
+        body = h.get(strategy)
+        assert (body["manager"], body["followers"], body["former_followers"]) == (mam.manager, 4, [])
+        (trade,) = h.get(f"{strategy}/trades")["items"]
+        assert len(trade["executions"]) == 1
+        after = {p: h.get(p) for p in (strategy, f"{strategy}/trades", "/strategies")}
+    with fork.harness(f"sqlite:///{tmp_path / 'fresh.sqlite3'}") as fresh:
+        fresh.sync()
+        assert after == {p: fresh.get(p) for p in after}

@@ -40,6 +40,8 @@ contract CohortStrategies is ICohortStrategies, EIP712, ReentrancyGuardTransient
     uint64 private _count;
     /// @dev Filled shares: bit `nonce & 255` of the word keyed by (strategy, follower, nonce >> 8).
     mapping(bytes32 key => uint256) private _filled;
+    /// @dev Cancelled master nonces: bit `nonce & 255` of the word keyed by (strategy, nonce >> 8).
+    mapping(bytes32 key => uint256) private _cancelled;
 
     constructor() EIP712("CohortStrategies", "1") {}
 
@@ -61,6 +63,20 @@ contract CohortStrategies is ICohortStrategies, EIP712, ReentrancyGuardTransient
         if (manager == address(0)) revert StrategyInvalidSignal("manager");
         st.manager = manager;
         emit StrategyManagerChanged(strategyId, manager);
+    }
+
+    /// @inheritdoc ICohortStrategies
+    function cancelMasters(uint64 strategyId, uint256 wordPos, uint256 mask) external {
+        address manager = _strategies[strategyId].manager;
+        if (manager == address(0)) revert StrategyUnknown(strategyId);
+        if (msg.sender != manager) revert StrategyNotManager(msg.sender);
+        _cancelled[keccak256(abi.encode(strategyId, wordPos))] |= mask;
+        emit MastersCancelled(strategyId, wordPos, mask);
+    }
+
+    /// @inheritdoc ICohortStrategies
+    function masterCancelled(uint64 strategyId, uint256 nonce) public view returns (bool) {
+        return _cancelled[keccak256(abi.encode(strategyId, nonce >> 8))] & (1 << (nonce & 0xff)) != 0;
     }
 
     /// @inheritdoc ICohortStrategies
@@ -91,6 +107,7 @@ contract CohortStrategies is ICohortStrategies, EIP712, ReentrancyGuardTransient
         address manager = _strategies[m.strategyId].manager;
         if (manager == address(0)) revert StrategyUnknown(m.strategyId);
         if (block.timestamp > m.deadline) revert StrategySignalExpired(m.deadline);
+        if (masterCancelled(m.strategyId, m.nonce)) revert StrategyMasterCancelled(m.strategyId, m.nonce);
         _checkFields(m, followers.length, floorPrice);
         bytes32 digest = _hashTypedDataV4(_hash(m));
         SignalRules.checkSigner(manager, digest, signature);

@@ -63,6 +63,9 @@ interface ICohortStrategies {
     /// @notice `follower`'s share of master nonce `nonce` was filled before (or twice in the list).
     error StrategyShareFilled(address follower, uint256 nonce);
     error StrategyNoFollowers();
+    error StrategyNotManager(address caller);
+    /// @notice The strategy's manager cancelled master nonce `nonce` (cancelMasters).
+    error StrategyMasterCancelled(uint64 strategyId, uint256 nonce);
     /// @notice The block trade of `amountIn` returned `amountOut`, less than the keeper's floor price
     /// asks for. A keeper simulates with a very high floor (eth_call) and reads the trade from it.
     error StrategyBelowFloor(uint256 amountIn, uint256 amountOut, uint256 minAmountOut);
@@ -70,6 +73,8 @@ interface ICohortStrategies {
 
     event StrategyCreated(uint64 indexed strategyId, address indexed owner, address indexed manager, string name);
     event StrategyManagerChanged(uint64 indexed strategyId, address manager);
+    /// @notice The manager cancelled the master nonces `wordPos * 256 + i` for every bit i of `mask`.
+    event MastersCancelled(uint64 indexed strategyId, uint256 wordPos, uint256 mask);
     /// @notice The master signal as signed, once per executed chunk (before its MasterExecuted), so
     /// its prices and sizes are on the record from events alone, whoever made the call.
     event MasterTerms(uint64 indexed strategyId, uint256 indexed nonce, MasterSignal master);
@@ -97,6 +102,13 @@ interface ICohortStrategies {
 
     /// @notice The strategy's owner sets a new manager (signals of the old one stop verifying).
     function setManager(uint64 strategyId, address manager) external;
+
+    /// @notice The strategy's manager cancels signed master signals that have not run yet: the
+    /// nonces `wordPos * 256 + i` for every bit i of `mask` (shares already filled stay filled).
+    function cancelMasters(uint64 strategyId, uint256 wordPos, uint256 mask) external;
+
+    /// @notice Whether the manager cancelled master nonce `nonce` of the strategy.
+    function masterCancelled(uint64 strategyId, uint256 nonce) external view returns (bool);
 
     /// @notice Owner and manager of a strategy (zero addresses: no such strategy).
     function strategyOf(uint64 strategyId) external view returns (address owner, address manager);

@@ -12,7 +12,7 @@ from cohort import manifest as mf
 from cohort.dev.anvil import DevChain
 from tests.conftest import Roles
 from tests.keeper.conftest import KeeperClient, txs_of
-from tests.keeper.mam import EQUITY, HALF, ONE_AND_HALF, MasterBook, follower, new_strategy
+from tests.mam import EQUITY, HALF, ONE_AND_HALF, MasterBook, follower, new_strategy
 
 
 def _master(client: KeeperClient, master_id: int, wait: float = 0) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from keeper.cli import main as keeper_cli
 from keeper.store import Store
 from tests.conftest import Roles
 from tests.keeper.conftest import SECOND_KEEPER_INDEX, txs_of
-from tests.keeper.mam import EQUITY, HALF, ONE_AND_HALF, USDC, MasterBook, follower, new_strategy, pause
+from tests.mam import EQUITY, HALF, ONE_AND_HALF, USDC, MasterBook, follower, new_strategy, pause
 
 
 def _trades(w3: Web3, vault: Any, digest: str) -> list[Any]:

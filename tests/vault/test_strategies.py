@@ -23,8 +23,9 @@ from cohort.protocol import RiskLimits, VaultConfig
 from cohort.tx import call, decode_revert, transact
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
+from tests import mam as shared
 from tests.conftest import Roles, make_vault
-from tests.helpers import Market, deposit, reverts
+from tests.helpers import Market, reverts
 
 USDC = 10**6
 WAD = 10**18
@@ -63,17 +64,12 @@ class Mam:
                 "fills": {f.address: f.events(receipt, "TradeExecuted") for f in followers}}
 
 
-def follow(vault: Vault, strategy_id: int, rule: st.FollowRule, owner: str) -> None:
-    transact(vault.fn.followStrategy(strategy_id, rule.as_tuple()), owner)
-
-
-def follower(w3: Web3, deployment: mf.Manifest, roles: Roles, label: str, strategy_id: int, rule: st.FollowRule,
-             investor: str, assets: int) -> Vault:
-    """A vault with no timelock that follows the strategy with `rule` and holds `assets` USDC."""
-    vault = make_vault(w3, deployment, roles, label, VaultConfig(name=f"Follower {label}", timelock=0))
-    follow(vault, strategy_id, rule, roles.owner)
-    deposit(w3, deployment, vault, investor, assets)
-    return vault
+def follower(w3: Web3, deployment: mf.Manifest, roles: Roles, strategy_id: int, rule: st.FollowRule,
+             investor: str, assets: int, cfg: VaultConfig | None = None) -> Vault:
+    """A vault with no timelock (unless `cfg`) that follows the strategy with `rule` and holds
+    `assets` USDC (tests.mam.follower, with this module's arguments)."""
+    return shared.follower(w3, deployment, roles, st.Strategies(w3, deployment.cohort.strategies or ""), strategy_id,
+                           rule, deposit_usdc=assets // USDC, investor=roles.investors.index(investor), cfg=cfg)
 
 
 @pytest.fixture()
@@ -83,9 +79,7 @@ def mam(w3: Web3, deployment: mf.Manifest, roles: Roles) -> Mam:
     return Mam(strategies, strategy_id, roles.manager, deployment)
 
 
-EQUITY = st.FollowRule(st.RuleKind.EQUITY)
-AGGRESSIVE = st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=15_000)
-CONSERVATIVE = st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=5_000)
+EQUITY, AGGRESSIVE = shared.EQUITY, shared.ONE_AND_HALF
 LOT = st.FollowRule(st.RuleKind.FIXED_LOT, fixed_lot=3_000 * USDC, min_lot=USDC)
 
 
@@ -101,9 +95,9 @@ def test_python_and_the_contract_share_one_master_signal_definition(mam: Mam) ->
 def test_three_rules_fill_one_master_signal_at_one_price(w3: Web3, deployment: mf.Manifest, roles: Roles,
                                                          mam: Mam) -> None:
     inv = roles.investors
-    a = follower(w3, deployment, roles, "eq", mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
-    b = follower(w3, deployment, roles, "x15", mam.strategy_id, AGGRESSIVE, inv[1], 200_000 * USDC)
-    c = follower(w3, deployment, roles, "lot", mam.strategy_id, LOT, inv[2], 50_000 * USDC)
+    a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
+    b = follower(w3, deployment, roles, mam.strategy_id, AGGRESSIVE, inv[1], 200_000 * USDC)
+    c = follower(w3, deployment, roles, mam.strategy_id, LOT, inv[2], 50_000 * USDC)
     signed = mam.sign(mam.master(size_bps=1000, lots=2 * WAD))  # 10% of holdings; 2 lots
     run = mam.run(signed, [a, b, c], roles.keeper)
     assert run["skipped"] == {}
@@ -129,9 +123,9 @@ def test_three_rules_fill_one_master_signal_at_one_price(w3: Web3, deployment: m
 def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
         w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
     inv = roles.investors
-    ok = follower(w3, deployment, roles, "ok", mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
-    paused = follower(w3, deployment, roles, "paused", mam.strategy_id, EQUITY, inv[1], 100_000 * USDC)
-    picky = follower(w3, deployment, roles, "picky", mam.strategy_id, replace(EQUITY, tolerance_bps=10),
+    ok = follower(w3, deployment, roles, mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
+    paused = follower(w3, deployment, roles, mam.strategy_id, EQUITY, inv[1], 100_000 * USDC)
+    picky = follower(w3, deployment, roles, mam.strategy_id, replace(EQUITY, tolerance_bps=10),
                      inv[2], 100_000 * USDC)
     transact(paused.fn.setPaused(True), roles.guardian)
     # the master saw WETH at 2,000 USDC: a fill near 3,000 is 33% worse than its reference
@@ -153,8 +147,8 @@ def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
 
 
 def test_replaying_a_followers_share_reverts(w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
-    a = follower(w3, deployment, roles, "a", mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
-    b = follower(w3, deployment, roles, "b", mam.strategy_id, EQUITY, roles.investors[1], 100_000 * USDC)
+    a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    b = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[1], 100_000 * USDC)
     signed = mam.sign(mam.master())
     mam.run(signed, [a], roles.keeper)
     assert mam.strategies.share_filled(mam.strategy_id, a.address, signed.master.nonce)
@@ -168,9 +162,26 @@ def test_replaying_a_followers_share_reverts(w3: Web3, deployment: mf.Manifest, 
     assert [f["amountIn"] for f in run["fills"][b.address]] == [10_000 * USDC]
 
 
+def test_the_manager_cancels_a_master_signal_before_it_runs(w3: Web3, deployment: mf.Manifest, roles: Roles,
+                                                             mam: Mam) -> None:
+    a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    b = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[1], 100_000 * USDC)
+    signed = mam.sign(mam.master(nonce=2**70 + 3))
+    mam.run(signed, [a], roles.keeper)  # a chunk ran before the cancel: it stays filled
+    word, bit = signed.master.nonce >> 8, 1 << (signed.master.nonce & 0xFF)
+    with reverts("StrategyNotManager", roles.keeper):
+        transact(mam.strategies.fn.cancelMasters(mam.strategy_id, word, bit), roles.keeper)
+    receipt = transact(mam.strategies.fn.cancelMasters(mam.strategy_id, word, bit), mam.manager.address)
+    assert mam.strategies.events(receipt, "MastersCancelled")[0]["mask"] == bit
+    assert call(mam.strategies.fn.masterCancelled(mam.strategy_id, signed.master.nonce))
+    with reverts("StrategyMasterCancelled", mam.strategy_id, signed.master.nonce):
+        mam.strategies.execute(signed, [b.address], 1, roles.keeper)
+    assert mam.strategies.share_filled(mam.strategy_id, a.address, signed.master.nonce)
+
+
 def test_only_the_strategy_managers_signature_and_a_followers_keeper_move_funds(
         w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam, outsider_key: LocalAccount) -> None:
-    a = follower(w3, deployment, roles, "a", mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
     forged = mam.sign(mam.master(), signer=outsider_key)
     with reverts("CohortInvalidSignature"):
         mam.strategies.execute(forged, [a.address], 1, roles.keeper)
@@ -187,7 +198,7 @@ def test_only_the_strategy_managers_signature_and_a_followers_keeper_move_funds(
 
 def test_a_low_floor_never_fills_a_follower_below_its_own_minimum(
         w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
-    a = follower(w3, deployment, roles, "a", mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
     signed = mam.sign(mam.master())
     # a keeper (or a sandwich) offering 1 wei per unit: the follower refuses, nothing moves
     receipt = mam.strategies.execute(signed, [a.address], 1, roles.keeper)
@@ -205,7 +216,7 @@ def test_residuals_carry_so_fills_track_the_entitlement(w3: Web3, deployment: mf
                                                         mam: Mam) -> None:
     # 1% of 10,000 USDC is 100 USDC a trade; fills come in whole lots of 150 USDC
     rule = st.FollowRule(st.RuleKind.EQUITY, min_lot=150 * USDC)
-    a = follower(w3, deployment, roles, "a", mam.strategy_id, rule, roles.investors[0], 10_000 * USDC)
+    a = follower(w3, deployment, roles, mam.strategy_id, rule, roles.investors[0], 10_000 * USDC)
     usdc = deployment.token("USDC").address
     exact_total = Decimal(0)
     filled = 0
@@ -250,13 +261,11 @@ def test_following_waits_behind_the_timelock_and_unfollowing_is_immediate(
 def test_each_follower_keeps_its_own_limits_loss_budget_size_cap_and_price_bound(
         w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
     inv = roles.investors
-    ok = follower(w3, deployment, roles, "ok", mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
-    tight = make_vault(w3, deployment, roles, "tight", VaultConfig(
-        name="Tight budget", timelock=0, risk=RiskLimits(loss_budget_bps=1)))  # 0.01% of NAV a day
-    follow(tight, mam.strategy_id, EQUITY, roles.owner)
-    deposit(w3, deployment, tight, inv[1], 100_000 * USDC)
+    ok = follower(w3, deployment, roles, mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
+    tight = follower(w3, deployment, roles, mam.strategy_id, EQUITY, inv[1], 100_000 * USDC,
+                     VaultConfig(timelock=0, risk=RiskLimits(loss_budget_bps=1)))  # 0.01% of NAV a day
     # 10x a 10% master asks for all the USDC: the vault's max-trade limit (50% of NAV) caps it
-    wild = follower(w3, deployment, roles, "wild", mam.strategy_id,
+    wild = follower(w3, deployment, roles, mam.strategy_id,
                     st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=100_000), inv[2], 100_000 * USDC)
     signed = mam.sign(mam.master(size_bps=1000))
     run = mam.run(signed, [ok, tight, wild], roles.keeper)
@@ -275,7 +284,7 @@ def test_each_follower_keeps_its_own_limits_loss_budget_size_cap_and_price_bound
 
 def test_a_fake_follower_claiming_input_it_never_sent_cannot_share_the_trade(
         w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
-    real = follower(w3, deployment, roles, "real", mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
+    real = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
     fake = deploy(w3, project_artifact("FakeFollower"), 5_000 * USDC, sender=roles.outsider)
     signed = mam.sign(mam.master())
     total_in, total_out = mam.strategies.simulate(signed, [real.address], roles.keeper)

@@ -1,5 +1,6 @@
-"""MAM fixtures for the keeper and CLI tests: a strategy, follower vaults that follow it (a vault
-with no timelock applies `followStrategy` at once), and master signals signed by its manager."""
+"""MAM fixtures shared by the contract, keeper and CLI tests: a strategy, follower vaults that follow
+it (a vault with no timelock applies `followStrategy` at once), and master signals signed by its
+manager."""
 
 from __future__ import annotations
 
@@ -28,10 +29,12 @@ _labels = itertools.count(1)
 
 
 def follower(w3: Web3, m: mf.Manifest, roles: Roles, s: Strategies, strategy_id: int, rule: FollowRule,
-             deposit_usdc: int = 20_000, investor: int = 0) -> Vault:
-    """A new vault (no timelock) with `deposit_usdc` USDC that follows `strategy_id` with `rule`."""
-    cfg = protocol.VaultConfig(timelock=0, name=f"Follower {next(_labels)}")
-    v = make_vault(w3, m, roles, f"follower-{cfg.name}", cfg)
+             deposit_usdc: int = 20_000, investor: int = 0, cfg: protocol.VaultConfig | None = None) -> Vault:
+    """A new vault (no timelock unless `cfg` says) with `deposit_usdc` USDC that follows
+    `strategy_id` with `rule`."""
+    label = next(_labels)
+    cfg = replace(cfg or protocol.VaultConfig(timelock=0), name=f"Follower {label}")
+    v = make_vault(w3, m, roles, f"follower-{label}", cfg)
     deposit(w3, m, v, roles.investors[investor], deposit_usdc * USDC)
     change = strategies.follow(v, strategy_id, rule, roles.owner)
     assert change.applied, change

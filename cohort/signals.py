@@ -19,7 +19,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -300,6 +300,16 @@ def verify(signed: SignedSignal, domain: Domain, manager: str) -> bytes:
 def limit_price_wad(price: str | float | Decimal) -> int:
     """A human limit price (whole tokenOut per whole tokenIn) as the signal's 18-decimal integer."""
     return int(Decimal(str(price)) * WAD)
+
+
+def nonce_words(nonces: Iterable[int]) -> dict[int, tuple[list[int], int]]:
+    """Nonces grouped by the 256-bit word of an unordered nonce bitmap (vault signals and master
+    signals alike): word -> (its nonces, the mask of their bits). One cancel transaction per word."""
+    words: dict[int, tuple[list[int], int]] = {}
+    for nonce in nonces:
+        members, mask = words.get(nonce >> 8, ([], 0))
+        words[nonce >> 8] = ([*members, nonce], mask | 1 << (nonce & 255))
+    return words
 
 
 def new_nonce() -> int:

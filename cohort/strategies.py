@@ -37,6 +37,7 @@ from cohort.signals import (
     json_address,
     json_bytes,
     json_uint,
+    nonce_words,
     recover_digest,
     typed_digest,
 )
@@ -293,6 +294,15 @@ class Strategies:
 
     def share_filled(self, strategy_id: int, follower: str, nonce: int) -> bool:
         return bool(call(self.fn.shareFilled(strategy_id, to_checksum_address(follower), nonce)))
+
+    def cancel(self, strategy_id: int, nonces: Iterable[int], sender: str) -> list[tuple[list[int], TxReceipt]]:
+        """The manager cancels master nonces on-chain, one transaction per 256-nonce word; returns
+        each transaction's nonces with its receipt."""
+        return [(members, transact(self.fn.cancelMasters(strategy_id, word, mask), sender))
+                for word, (members, mask) in nonce_words(nonces).items()]
+
+    def master_cancelled(self, strategy_id: int, nonce: int) -> bool:
+        return bool(call(self.fn.masterCancelled(strategy_id, nonce)))
 
     def master_digest(self, master: MasterSignal) -> bytes:
         return bytes(call(self.fn.masterDigest(master.as_tuple())))

@@ -27,7 +27,7 @@ from cohort.onchain import (
     RedemptionStatus,
     vault_abi,
 )
-from cohort.signals import Domain, SignedSignal
+from cohort.signals import Domain, SignedSignal, nonce_words
 from cohort.tx import call, transact
 
 MAX_UINT256 = 2**256 - 1
@@ -174,16 +174,8 @@ class Vault:
     def invalidate_nonces(self, nonces: Iterable[int], sender: str) -> list[tuple[list[int], TxReceipt]]:
         """Cancels signal nonces on-chain, one transaction per 256-nonce word of the bitmap;
         returns each transaction's nonces with its receipt."""
-        words: dict[int, list[int]] = {}
-        for nonce in nonces:
-            words.setdefault(nonce >> 8, []).append(nonce)
-        done = []
-        for word, members in words.items():
-            mask = 0
-            for nonce in members:
-                mask |= 1 << (nonce & 255)
-            done.append((members, transact(self.fn.invalidateNonces(word, mask), sender)))
-        return done
+        return [(members, transact(self.fn.invalidateNonces(word, mask), sender))
+                for word, (members, mask) in nonce_words(nonces).items()]
 
     def signal_digest(self, signed: SignedSignal) -> bytes:
         return bytes(call(self.fn.signalDigest(signed.signal.as_tuple())))

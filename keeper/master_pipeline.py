@@ -45,7 +45,8 @@ from keeper.vaults import VaultDirectory
 log = logging.getLogger("keeper.masters")
 KIND = "master"
 FINAL_REVERTS = {"StrategyUnknown": "unknown_strategy", "CohortInvalidSignature": "bad_signature",
-                 "StrategyInvalidSignal": "invalid_signal", "StrategyNoFollowers": "no_followers"}
+                 "StrategyInvalidSignal": "invalid_signal", "StrategyNoFollowers": "no_followers",
+                 "StrategyMasterCancelled": "cancelled"}
 
 
 class MasterPipeline:

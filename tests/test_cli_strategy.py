@@ -115,3 +115,16 @@ def test_mistakes_are_answered_in_sentences(capsys, vault: Vault, roles: Roles, 
     argv = [vault.address if a == "VAULT" else str(strategy_id) if a == "ID" else a for a in argv]
     code, _out, err = run(capsys, settings, "strategy", *argv, *OWNER)
     assert code == 2 and message in err, err
+
+
+def test_the_manager_cancels_a_signed_master_and_nobody_else_can(
+        capsys, w3: Web3, deployment: mf.Manifest, roles: Roles, settings: CohortSettings) -> None:
+    strategy_id = _create(capsys, settings, roles)
+    code, _, err = run(capsys, settings, "strategy", "cancel", str(strategy_id), "7", "300", *OWNER)
+    assert code == 2 and "only the strategy's manager" in err and "sign with the manager's account" in err, err
+    code, out, err = run(capsys, settings, "strategy", "cancel", str(strategy_id), "7", "300", *MANAGER)
+    assert code == 0, err
+    assert out.count("cancelled master nonce") == 2  # two bitmap words, two transactions
+    s = strategies.Strategies(w3, deployment.cohort.strategies or "")
+    assert s.master_cancelled(strategy_id, 7) and s.master_cancelled(strategy_id, 300)
+    assert not s.master_cancelled(strategy_id, 8)

@@ -223,6 +223,40 @@ def test_each_role_follows_the_readme_without_a_traceback(shell: Shell, keeper: 
     assert report["ok"] and report["vault"] == vault.address
 
 
+def test_a_strategy_manager_and_a_vault_owner_follow_the_readme(shell: Shell, keeper: str, w3: Web3,
+                                                                deployment: mf.Manifest, vault: Vault) -> None:
+    shell.ok("cohort dev account alice 7")
+    shell.ok("cohort dev faucet alice 10000 USDC")
+    shell.ok("cohort deposit alpha 1000 --account alice")
+    out = shell.ok("cohort strategy create Momentum --manager 0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc "
+                   "--dev-account 1").out
+    assert "strategy 1" in out
+    follow = "cohort strategy follow alpha 1 --rule multiplier 1.5x --min-lot 10 --tolerance 1% --dev-account 1"
+    out = shell.ok(follow).out
+    assert "queued behind the vault's timelock" in out and "run the same command again after" in out
+    shell.ok("cohort dev time +2d")
+    shell.ok(follow)
+    assert int(call(vault.fn.followState())[0]) == 1
+    result = shell.ok("cohort strategy sign 1 --sell USDC --buy WETH --size 25% --max-price 3100 --ref-price 3000 "
+                      "--dev-account 5 --out master.json")
+    assert "signed master signal: strategy 1" in result.err
+    result = shell.ok("cohort-keeper submit master.json --wait 60")
+    record = json.loads(result.out)
+    assert record["state"] == "executed", record
+    (fill,) = record["followers"]
+    # 25% of 1,000 USDC, times 1.5, in whole lots of 10 USDC
+    assert (fill["state"], int(fill["amount_in"])) == ("filled", 370 * 10**6)
+    assert vault.holdings(deployment.token("WETH").address) == int(fill["amount_out"]) > 0
+    # a second master, withdrawn by its nonce before any keeper runs it
+    shell.ok("cohort strategy sign 1 --sell USDC --buy WETH --size 25% --max-price 3100 --ref-price 3000 "
+             "--dev-account 5 --out master.json")
+    nonce = json.loads((shell.cwd / "master.json").read_text())["master"]["nonce"]
+    out = shell.ok("cohort strategy cancel 1 <nonce> --dev-account 5", nonce=nonce).out
+    assert f"cancelled master nonce {nonce} of strategy 1" in out
+    out = shell.ok("cohort strategy unfollow alpha --dev-account 1").out
+    assert "no longer follows strategy 1" in out
+
+
 def test_mistakes_get_a_sentence_that_says_what_to_do(shell: Shell, vault: Vault, tmp_path: Path) -> None:
     shell.ok("cohort dev account alice 7")
     shell.ok("cohort dev faucet alice 10000 USDC")

@@ -1,8 +1,9 @@
-"""MAM commands: create a strategy, follow and unfollow one with a vault, sign master signals.
+"""MAM commands: create a strategy, follow and unfollow one with a vault, sign and cancel master signals.
 
     cohort strategy create "Momentum" --manager 0x.. --account owner      # prints the strategy id
     cohort strategy follow alpha 1 --rule multiplier 1.5x --min-lot 10 --tolerance 1% --account owner
     cohort strategy unfollow alpha --account owner
+    cohort strategy cancel 1 <nonce> --account manager   # the manager withdraws a signed master signal
     cohort strategy sign 1 --sell USDC --buy WETH --size 25% --max-price 3100 --ref-price 3000 \\
         --account manager --out master.json             # then: cohort-keeper submit master.json
 
@@ -189,6 +190,17 @@ def describe_master(ctx: Context, m: strategies.MasterSignal, now: int | None = 
     return f"strategy {m.strategy_id}: {words}{extra}"
 
 
+def cmd_cancel(ctx: Context) -> None:
+    s = _strategies(ctx)
+    _owner, manager = _known(s, ctx.args.strategy)
+    if manager.lower() != ctx.account.address.lower():
+        raise UsageError(f"only the strategy's manager ({manager}) may cancel its master signals, not "
+                         f"{ctx.account.address}: sign with the manager's account")
+    for cancelled, receipt in s.cancel(ctx.args.strategy, ctx.args.nonces, ctx.account.address):
+        print(f"cancelled master nonce{'s' if len(cancelled) > 1 else ''} {', '.join(map(str, cancelled))} of strategy "
+              f"{ctx.args.strategy}: no follower share not yet filled can run now; tx {tx_hash(receipt)}")
+
+
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     top = sub.add_parser("strategy", help="MAM: create strategies, follow them with a vault, sign master signals")
     ssub = top.add_subparsers(dest="strategy_command", required=True)
@@ -245,4 +257,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     strategies_option(p)
     account_options(p)
     p.set_defaults(run=cmd_sign)
+
+    p = ssub.add_parser("cancel", parents=[common], help="cancel master signals on-chain by nonce (the manager)")
+    p.add_argument("strategy", type=int)
+    p.add_argument("nonces", type=int, nargs="+")
+    strategies_option(p)
+    account_options(p)
+    p.set_defaults(run=cmd_cancel)
 

@@ -92,6 +92,23 @@ def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
     assert _trades(w3, paused, record["digest"]) == [] and len(_trades(w3, ok, record["digest"])) == 1
 
 
+def test_a_master_the_manager_cancelled_fails_at_once_and_nothing_is_sent(
+        w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper) -> None:
+    s, strategy_id, book = mam
+    v = follower(w3, deployment, roles, s, strategy_id, EQUITY)
+    k = start_keeper([v.address], strategies=s.address)
+    signed = book.signed()
+    nonce = signed.master.nonce
+    transact(s.fn.cancelMasters(strategy_id, nonce >> 8, 1 << (nonce & 0xFF)), roles.manager.address)
+    sent_before = txs_of(w3, roles.keeper)
+    answer = _post(k.client, signed.to_json())
+    assert answer.status_code == 202, answer.text
+    record = _master(k.client, answer.json()["id"], wait=30)
+    assert (record["state"], record["reason"]) == ("failed", "cancelled"), record
+    assert txs_of(w3, roles.keeper) == sent_before
+    assert not s.share_filled(strategy_id, v.address, nonce)
+
+
 def test_a_share_filled_by_someone_else_is_recorded_and_never_sent_again(
         w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Any, start_keeper) -> None:
     s, strategy_id, book = mam

@@ -77,7 +77,7 @@ from scripts.demo_report import (
     short,
 )
 from scripts.demo_stage import DemoError, Stage, parse_settings
-from scripts.demo_strategy import play_strategy, strategy_table
+from scripts.demo_strategy import play_strategy, setup_strategy, strategy_table
 from scripts.demo_summary import summarise
 
 # what the demo promises (tests/test_demo.py checks its output against these)
@@ -92,10 +92,11 @@ class Demo(Stage):
         self.start_chain()
         self.deploy()
         self.create_vaults()
+        setup = setup_strategy(self)
         self.start_services()
         self.deposit()
         self.trade()
-        strategy = play_strategy(self)
+        strategy = play_strategy(self, setup)
         self.move_market()
         before_block, jump_to = self.pass_time()
         self.crystallise_fees(before_block, jump_to)

@@ -54,7 +54,6 @@ MIA, NOAH = Person("Mia", 5), Person("Noah", 6)  # the managers; fees are minted
 ALICE, BOB, CAROL, DAVE, ERIN = (Person("Alice", 7), Person("Bob", 8), Person("Carol", 9), Person("Dave", 10),
                                  Person("Erin", 11))
 INVESTORS = (ALICE, BOB, CAROL, DAVE, ERIN)
-RELAY = Person("relay", 12)  # relays master signals (CohortStrategies.executeMaster) to the followers
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from scripts.demo_cast import (
     ALPHA,
     BOB,
     CAROL,
+    FOLLOWERS,
     GUARDIAN,
     INVESTORS,
     KEEPER,
@@ -249,7 +250,8 @@ class Stage:
         keeper_port, api_port = self.keeper_port, self.api_port
         settings: dict[str, Any] = {
             "rpc_url": self.rpc_url, "chain_id": DEVNET_CHAIN_ID, "manifest": str(self.manifest_path),
-            "vaults": [p.label for p in PLANS], "db_path": str(self.dir / "keeper.db"), "host": "127.0.0.1",
+            "vaults": [p.label for p in PLANS] + [f.label for f in FOLLOWERS], "db_path": str(self.dir / "keeper.db"),
+            "host": "127.0.0.1",
             "port": keeper_port, "poll_interval_s": 0.2, "retry_delay_s": 0.5, **KEEPER_DUTIES,
             "log_level": "INFO", "log_json": True}
         keeper = self.stack.start(keeper_process(self.dir / "keeper.toml", settings, private_key_of(KEEPER.account),

@@ -3,15 +3,17 @@ an aggressive one at 1.5x; one master signal is executed for both as one swap at
 summary ends with the two side by side (their fills, the one block price, equity and P&L), as the
 API serves them and checked against the chain.
 
-The running keeper does not relay master signals yet, so the demo executes the master itself the
-way a keeper does: simulate (CohortStrategies.simulate), set a floor a little under the simulated
-price, call executeMaster from an account both vaults allow as a keeper (RELAY)."""
+The strategy and its two follower vaults are created before the keeper starts (`setup_strategy`),
+so the keeper serves them; Mia's master signal then goes to the running keeper (POST /masters),
+which finds the followers, simulates the block trade, sets its floor and calls executeMaster."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+import httpx
 
 from cohort import manifest as mf
 from cohort import protocol, signals
@@ -29,16 +31,13 @@ from scripts.demo_cast import (
     MASTER,
     MIA,
     OWNER,
-    RELAY,
     STEPS,
     STRATEGY_MATCH_LINE,
     STRATEGY_NAME,
     FollowerPlan,
 )
 from scripts.demo_report import base_per_asset, limit_prices, pct, price, short, signed_amount
-from scripts.demo_stage import Stage
-
-FLOOR_SLIPPAGE_BPS = 30  # the floor under the simulated price: what the pool may move before the block
+from scripts.demo_stage import DemoError, Stage
 
 
 @dataclass
@@ -57,25 +56,49 @@ class StrategyRun:
     tx_hash: str
 
 
-def play_strategy(stage: Stage) -> StrategyRun:
-    """Create the strategy and its two followers, fund them, sign and execute one master signal."""
+@dataclass
+class StrategySetup:
+    strategy_id: int
+    followers: list[Follower]
+
+
+def setup_strategy(stage: Stage) -> StrategySetup:
+    """Create the strategy and its two follower vaults (before the keeper starts, so it serves them)."""
     out = stage.out
-    out.step(STEPS[6])
     strategies = st.Strategies(stage.w3, stage.m.cohort.strategies or "")
     sid = strategies.create(MIA.address, STRATEGY_NAME, OWNER.address)
     out.line(f"owner creates strategy #{sid} \"{STRATEGY_NAME}\" on CohortStrategies {short(strategies.address)}; "
              f"{MIA.name} signs its master signals (one signature for every follower)")
     followers = [_follower(stage, sid, plan) for plan in FOLLOWERS]
     stage.m = mf.load(stage.manifest_path)
+    return StrategySetup(sid, followers)
+
+
+def play_strategy(stage: Stage, setup: StrategySetup) -> StrategyRun:
+    """Fund the followers, sign one master signal and let the running keeper execute it for both."""
+    out = stage.out
+    out.step(STEPS[6])
+    strategies = st.Strategies(stage.w3, stage.m.cohort.strategies or "")
+    sid, followers = setup.strategy_id, setup.followers
+    for f in followers:
+        devnet.fund(stage.w3, stage.m, "USDC", f.plan.investor.address, f.deposited)
+        f.vault.deposit(f.deposited, f.plan.investor.address)
+        out.line(f"{f.plan.investor.name} deposits {stage.usdc(f.deposited)} into {f.plan.label}")
     signed = _sign_master(stage, strategies, sid)
-    addresses = [str(f.vault.address) for f in followers]
-    total_in, total_out = strategies.simulate(signed, addresses, RELAY.address)
-    floor = st.floor_price(total_in, total_out, FLOOR_SLIPPAGE_BPS)
-    receipt = strategies.execute(signed, addresses, floor, RELAY.address)
-    block, tx = int(receipt["blockNumber"]), "0x" + bytes(receipt["transactionHash"]).hex()
-    out.line(f"relay {short(RELAY.address)} simulates the block trade ({stage.usdc(total_in)} in), sets its floor "
-             f"{pct(FLOOR_SLIPPAGE_BPS)} under that price and calls executeMaster for both followers: block {block}, "
-             f"one swap on Uniswap (tx {tx[:12]}…)")
+    answer = httpx.post(f"{stage.keeper_url}/masters", content=signed.to_json(),
+                        headers={"content-type": "application/json"}, timeout=30)
+    if answer.status_code != 202:
+        raise DemoError(f"the keeper refused {MIA.name}'s master signal: {answer.status_code} {answer.text}")
+    record: dict[str, Any] = httpx.get(f"{stage.keeper_url}/masters/{answer.json()['id']}", params={"wait": 60},
+                                       timeout=90).json()
+    if record.get("state") != "executed":
+        raise DemoError(f"the keeper did not execute the master signal: {record.get('state')} "
+                        f"({record.get('reason')}: {record.get('detail')})")
+    (tx,) = [t for t in record["transactions"] if t.get("receipt_status") == 1]
+    block, tx_hash = int(tx["mined_block"]), str(tx["tx_hash"])
+    out.line(f"POST {stage.keeper_url}/masters -> 202; the keeper finds {len(record['followers'])} followers it "
+             f"serves, simulates the block trade, sets its floor under that price and calls executeMaster: block "
+             f"{block}, one swap on Uniswap (tx {tx_hash[:12]}…)")
     stage.api_indexed(block)
     trade = stage.api(f"/strategies/{sid}/trades/{signed.master.nonce}")
     run = trade["executions"][-1]
@@ -87,21 +110,17 @@ def play_strategy(stage: Stage) -> StrategyRun:
         out.line(f"{labels[fill['vault']]:<5} {stage.usdc(int(fill['amount_in'])):>15} -> "
                  f"{stage.token_amount(int(fill['amount_out']), 'WETH')} at {_usdc_per_weth(fill['price'])} USDC/WETH "
                  f"({Decimal(fill['vs_ref_bps']):+.1f} bps vs {MIA.name}'s reference)", 8)
-    return StrategyRun(sid, signed, followers, block, tx)
+    return StrategyRun(sid, signed, followers, block, tx_hash)
 
 
 def _follower(stage: Stage, sid: int, plan: FollowerPlan) -> Follower:
     vault = protocol.create_vault(stage.w3, stage.m, plan.config, label=plan.label, owner=OWNER.address,
                                   manager=MIA.address, guardian=GUARDIAN.address, fee_recipient=MIA.address,
-                                  keepers=[KEEPER.address, RELAY.address], sender=OWNER.address,
-                                  path=stage.manifest_path)
+                                  keepers=[KEEPER.address], sender=OWNER.address, path=stage.manifest_path)
     receipt = transact(vault.fn.followStrategy(sid, plan.rule.as_tuple()), OWNER.address)
     assets = plan.deposit * 10 ** stage.m.token("USDC").decimals
-    devnet.fund(stage.w3, stage.m, "USDC", plan.investor.address, assets)
-    vault.deposit(assets, plan.investor.address)
     stage.out.line(f"{plan.label}: {plan.config.name} at {short(vault.address)} follows #{sid} "
-                   f"({plan.rule.describe()}) from block {receipt['blockNumber']} (timelock 0: applied at once); "
-                   f"{plan.investor.name} deposits {stage.usdc(assets)}")
+                   f"({plan.rule.describe()}) from block {receipt['blockNumber']} (timelock 0: applied at once)")
     return Follower(plan, vault, assets)
 
 

@@ -44,6 +44,11 @@ DESCRIPTIONS: dict[str, tuple[str, str | None]] = {
                                        "<= 35,000"),
     "gas.bulk_marginal_per_follower_10": ("MAM: the same, 1 to 10 followers", None),
     "gas.bulk_10_vs_10_separate": ("MAM: one bulk execution for 10 followers / 10 separate executeSignal", "<= 0.35"),
+    "keeper.master_mined_p50_ms_10": ("keeper: a master signal's HTTP receipt to all 10 followers' trades mined, "
+                                      "median", None),
+    "keeper.master_mined_p99_ms_10": ("the same, 99th percentile (20 master signals)", None),
+    "keeper.master_mined_p50_ms_50": ("keeper: the same for 50 followers, median", None),
+    "keeper.master_mined_p99_ms_50": ("the same, 99th percentile (10 master signals)", None),
     "keeper.internal_p50_ms": ("keeper: HTTP receipt of a signal to broadcast, median", None),
     "keeper.internal_p99_ms": ("keeper: HTTP receipt of a signal to broadcast, 99th percentile", "< 10"),
     "keeper.mined_p50_ms": ("keeper: HTTP receipt to mined on anvil (automine), median", None),

@@ -51,7 +51,7 @@ def _progress(msg: str) -> None:
     print(f"  bench_keeper: {msg}", flush=True)
 
 
-def _percentile(values: list[float], pct: float) -> float:
+def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     if not ordered:
@@ -93,12 +93,13 @@ def _deploy(w3: Any, workdir: Path, rpc_url: str, vaults: int) -> tuple[Any, lis
     return m, made
 
 
-def _start_keeper(workdir: Path, rpc_url: str, vaults: list[str], *, account: int = KEEPER,
-                  name: str = "keeper") -> tuple[Child, str, Path]:
+def start_keeper(workdir: Path, rpc_url: str, vaults: list[str], *, account: int = KEEPER,
+                  name: str = "keeper", extra: dict[str, Any] | None = None) -> tuple[Child, str, Path]:
     port = free_port()
     db = workdir / f"{name}.db"
     settings = {"rpc_url": rpc_url, "vaults": vaults, "db_path": str(db), "port": port, "poll_interval_s": 0.1,
-                "fees_interval_s": 0, "redemptions_interval_s": 0, "risk_interval_s": 0, "log_level": "WARNING"}
+                "fees_interval_s": 0, "redemptions_interval_s": 0, "risk_interval_s": 0, "log_level": "WARNING",
+                **(extra or {})}
     keeper = keeper_process(workdir / f"{name}.toml", settings, private_key_of(dev_account(account)),
                             workdir / f"{name}.log", name=name)
     keeper.start()
@@ -156,7 +157,7 @@ def _two_keepers(workdir: Path, w3: Any, m: Any, rpc_url: str, count: int) -> di
     started: list[tuple[Child, str, Path]] = []
     try:
         for index, name in ((KEEPER, "pair-a"), (SECOND_KEEPER, "pair-b")):
-            started.append(_start_keeper(workdir, rpc_url, [vault.address], account=index, name=name))
+            started.append(start_keeper(workdir, rpc_url, [vault.address], account=index, name=name))
         w3.provider.make_request("evm_setAutomine", [False])
         w3.provider.make_request("evm_setIntervalMining", [BLOCK_TIME_S])
         states = asyncio.run(_drive_pair([url for _p, url, _db in started], book))
@@ -231,7 +232,7 @@ def run(out_path: Path | None = None, *, signals_total: int = 600, vaults: int =
             m, made = _deploy(w3, workdir, anvil.rpc_url, vaults)
             _progress(f"signing {per_vault * vaults} signals")
             books = [_signal_book(m, v, per_vault, first_nonce=1) for v in made]
-            keeper, url, db = _start_keeper(workdir, anvil.rpc_url, [v.address for v in made])
+            keeper, url, db = start_keeper(workdir, anvil.rpc_url, [v.address for v in made])
             _progress(f"keeper up at {url}; latency phase: one signal in flight")
             first = asyncio.run(_drive(url, [b[:sequential] for b in books], concurrent=False, label="latency"))
             _progress(f"load phase: {vaults} clients (one per vault), one signal in flight each")
@@ -283,8 +284,8 @@ def _measure(db: Path, ids: list[int]) -> tuple[dict[str, float], float]:
     internal = [(b - r) * 1000 for r, b, _m in rows]
     mined = [(mi - r) * 1000 for r, _b, mi in rows]
     span = max(mi for _r, _b, mi in rows) - min(r for r, _b, _m in rows)
-    return ({"internal_p50": round(statistics.median(internal), 2), "internal_p99": round(_percentile(internal, 99), 2),
-             "mined_p50": round(statistics.median(mined), 2), "mined_p99": round(_percentile(mined, 99), 2)},
+    return ({"internal_p50": round(statistics.median(internal), 2), "internal_p99": round(percentile(internal, 99), 2),
+             "mined_p50": round(statistics.median(mined), 2), "mined_p99": round(percentile(mined, 99), 2)},
             round(len(rows) / span, 1))
 
 

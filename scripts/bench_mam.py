@@ -1,5 +1,7 @@
-"""Gas of MAM bulk execution: one master signal for 1, 10 and 50 follower vaults, and one bulk
-execution for 10 followers against 10 separate `executeSignal`s of the same trade.
+"""MAM bulk execution: gas of one master signal for 1, 10 and 50 follower vaults, one bulk
+execution for 10 followers against 10 separate `executeSignal`s of the same trade, and the
+keeper's latency from a master signal's HTTP receipt to every follower's trade mined (a
+`cohort-keeper run` process serving 10, then 50 followers; anvil automines).
 
     python -m scripts.bench_mam [--out bench/mam.json]
 
@@ -13,8 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
+import statistics
 import sys
+import tempfile
 from pathlib import Path
+
+import httpx
 
 from cohort import protocol, signals
 from cohort import strategies as st
@@ -26,9 +33,11 @@ from cohort.tx import transact
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
 from scripts.bench_gas import Bench, _progress
+from scripts.bench_keeper import percentile, start_keeper
 
 USDC = 10**6
 SIZES = (1, 10, 50)
+KEEPER_RUNS = ((10, 20), (50, 10))  # (followers, master signals): closed loop, one in flight
 TRADE_BPS = 200  # each master sells 2% of every follower's USDC for WETH
 
 
@@ -42,10 +51,13 @@ class MamBench:
         self.path = encode_v3_path([self.usdc, self.weth], [3000])
         self.nonce = 1000  # one share word per follower: steady state after the first master
 
-    def master(self) -> st.SignedMaster:
+    def master(self, buy: bool = True) -> st.SignedMaster:
+        """Buys WETH with 2% of each follower's USDC, or (buy False) sells half its WETH back."""
         self.nonce += 1
-        master = st.MasterSignal(self.strategy_id, self.usdc, self.weth, SizeMode.HOLDINGS, TRADE_BPS, 0, 1, 1,
-                                 100, self.b.m.cohort.adapters["uniswap-v3"], self.path, self.nonce, 2**40)
+        tin, tout = (self.usdc, self.weth) if buy else (self.weth, self.usdc)
+        path = self.path if buy else encode_v3_path([self.weth, self.usdc], [3000])
+        master = st.MasterSignal(self.strategy_id, tin, tout, SizeMode.HOLDINGS, TRADE_BPS if buy else 5000, 0, 1, 1,
+                                 100, self.b.m.cohort.adapters["uniswap-v3"], path, self.nonce, 2**40)
         return st.sign(master, self.strategies.domain(), self.b.manager)
 
     def bulk(self, followers: list[Vault]) -> int:
@@ -68,7 +80,7 @@ class MamBench:
         return gas
 
 
-def measure(b: Bench, metrics: dict[str, float]) -> None:
+def measure(b: Bench, metrics: dict[str, float]) -> tuple[MamBench, list[Vault]]:
     mam = MamBench(b)
     n = max(SIZES)
     _progress(f"MAM: {n} follower vaults (create, deposit, follow)")
@@ -97,6 +109,37 @@ def measure(b: Bench, metrics: dict[str, float]) -> None:
     metrics["gas.separate_10_signals"] = b.isolated(lambda: mam.separate(followers[:10]))
     metrics["gas.bulk_10_vs_10_separate"] = round(metrics["gas.bulk_10_followers"]
                                                   / metrics["gas.separate_10_signals"], 3)
+    return mam, followers
+
+
+def measure_keeper(b: Bench, mam: MamBench, followers: list[Vault], rpc_url: str, metrics: dict[str, float]) -> None:
+    """A master signal's HTTP receipt -> every follower's trade mined, from the keeper's store."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for size, count in KEEPER_RUNS:
+            _progress(f"keeper: {count} master signals for {size} followers, one at a time")
+            keeper, url, db = start_keeper(Path(tmp), rpc_url, [f.address for f in followers[:size]],
+                                           name=f"mam-{size}", extra={"strategies": mam.strategies.address})
+            try:
+                for i in range(count):
+                    signed = mam.master(buy=i % 2 == 0)
+                    answer = httpx.post(f"{url}/masters", content=signed.to_json(),
+                                        headers={"content-type": "application/json"}, timeout=30)
+                    if answer.status_code != 202:
+                        raise RuntimeError(f"bench: master refused: {answer.text}")
+                    record = httpx.get(f"{url}/masters/{answer.json()['id']}", params={"wait": 120}, timeout=150).json()
+                    filled = sum(1 for f in record["followers"] if f["state"] == "filled")
+                    if record["state"] != "executed" or filled != size:
+                        raise RuntimeError(f"bench: master ended {record['state']} with {filled}/{size} filled: "
+                                           f"{record.get('detail')}")
+                    b.chain.increase_time(1800)  # the TWAP follows the trade before the next one
+            finally:
+                keeper.stop(30)
+            con = sqlite3.connect(db)
+            rows = con.execute("SELECT received_at, finished_at FROM masters WHERE state = 'executed'").fetchall()
+            con.close()
+            latency = [(done - received) * 1000 for received, done in rows]
+            metrics[f"keeper.master_mined_p50_ms_{size}"] = round(statistics.median(latency), 1)
+            metrics[f"keeper.master_mined_p99_ms_{size}"] = round(percentile(latency, 99), 1)
 
 
 def run(out_path: Path | None = None) -> dict[str, float]:
@@ -110,7 +153,9 @@ def run(out_path: Path | None = None) -> dict[str, float]:
             m = protocol.ensure_protocol(w3, m, tmp)
         finally:
             tmp.unlink(missing_ok=True)
-        measure(Bench(w3, m), metrics)
+        b = Bench(w3, m)
+        mam, followers = measure(b, metrics)
+        measure_keeper(b, mam, followers, node.rpc_url, metrics)
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps({"metrics": metrics}, indent=2) + "\n")

@@ -29,11 +29,7 @@ def run(capsys: pytest.CaptureFixture[str], settings: CohortSettings, *argv: str
 
 
 @pytest.fixture()
-def settings(anvil: Anvil, chain: DevChain, manifest_path: Path, deployment: mf.Manifest) -> CohortSettings:
-    # A block first: a base-fee spike set with anvil_setNextBlockBaseFeePerGas by an earlier test
-    # (tests/keeper/test_stuck_transactions.py) outlives that test's snapshot revert, and a fee
-    # estimated from the latest block's base fee would be refused until a block carries the spike.
-    chain.mine()
+def settings(anvil: Anvil, manifest_path: Path, deployment: mf.Manifest) -> CohortSettings:
     return CohortSettings(rpc_url=anvil.rpc_url, manifest=manifest_path)
 
 

@@ -15,6 +15,7 @@ import {ICohortVaultAdmin} from "./interfaces/ICohortVaultAdmin.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {Accounting} from "./libraries/Accounting.sol";
 import {BPS} from "./libraries/Constants.sol";
+import {Modules} from "./libraries/Modules.sol";
 import {Redemptions} from "./libraries/Redemptions.sol";
 import {Roles} from "./libraries/Roles.sol";
 import {SignalLib, TradeSignal} from "./libraries/SignalLib.sol";
@@ -85,14 +86,7 @@ contract CohortVault is CohortVaultRedemptions, EIP712 {
 
     /// @notice Everything in ICohortVaultAdmin is served by the admin module in this vault's context.
     fallback() external {
-        address module = admin;
-        assembly ("memory-safe") {
-            calldatacopy(0, 0, calldatasize())
-            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) { revert(0, returndatasize()) }
-            return(0, returndatasize())
-        }
+        Modules.forward(admin);
     }
 
     /// @dev Accounting.nav bound to the immutable oracle and base asset (the module binds the

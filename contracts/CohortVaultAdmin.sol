@@ -23,6 +23,7 @@ import {ICohortVaultAdmin} from "./interfaces/ICohortVaultAdmin.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {Accounting} from "./libraries/Accounting.sol";
 import {BPS, WAD} from "./libraries/Constants.sol";
+import {Modules} from "./libraries/Modules.sol";
 import {Redemptions} from "./libraries/Redemptions.sol";
 import {Roles} from "./libraries/Roles.sol";
 import {SignalLib} from "./libraries/SignalLib.sol";
@@ -75,14 +76,7 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
 
     /// @notice Everything in ICohortFollower is served by the follower module in the vault's context.
     fallback() external onlyDelegated {
-        address module = follower;
-        assembly ("memory-safe") {
-            calldatacopy(0, 0, calldatasize())
-            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
-            returndatacopy(0, 0, returndatasize())
-            if iszero(ok) { revert(0, returndatasize()) }
-            return(0, returndatasize())
-        }
+        Modules.forward(follower);
     }
 
     // ================================================================ initialisation

@@ -115,16 +115,7 @@ class TradeSignal:
         return tuple(self.message().values())
 
     def to_json_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, typ in signal_fields():
-            value = self.message()[name]
-            if typ == "bytes":
-                out[name] = "0x" + value.hex()
-            elif typ == "uint256" and name != "deadline":
-                out[name] = str(value)
-            else:
-                out[name] = value
-        return out
+        return message_json(self.message(), signal_fields())
 
     @classmethod
     def from_json_dict(cls, data: Any) -> TradeSignal:
@@ -180,6 +171,21 @@ DOMAIN_TYPE = [{"name": "name", "type": "string"}, {"name": "version", "type": "
 
 
 T = TypeVar("T")
+
+
+def message_json(message: Mapping[str, Any], fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The JSON form of an EIP-712 message (a trade or a master signal) with these (name, type) fields:
+    bytes as 0x hex, uint256 as decimal strings (they may pass 2**53) except the deadline, in seconds."""
+    out: dict[str, Any] = {}
+    for name, typ in fields:
+        value = message[name]
+        if typ == "bytes":
+            out[name] = "0x" + value.hex()
+        elif typ == "uint256" and name != "deadline":
+            out[name] = str(value)
+        else:
+            out[name] = value
+    return out
 
 
 def envelope_to_json(contract_key: str, contract: str, chain_id: int, digest: bytes, signature: bytes,

@@ -38,6 +38,7 @@ from cohort.signals import (
     json_address,
     json_bytes,
     json_uint,
+    message_json,
     nonce_words,
     recover_digest,
     typed_digest,
@@ -116,16 +117,7 @@ class MasterSignal:
         return tuple(self.message().values())
 
     def to_json_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, typ in master_fields():
-            value = self.message()[name]
-            if typ == "bytes":
-                out[name] = "0x" + value.hex()
-            elif typ == "uint256" and name != "deadline":
-                out[name] = str(value)
-            else:
-                out[name] = value
-        return out
+        return message_json(self.message(), master_fields())
 
     @classmethod
     def from_json_dict(cls, data: Any) -> MasterSignal:

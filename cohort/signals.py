@@ -19,11 +19,11 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -115,16 +115,7 @@ class TradeSignal:
         return tuple(self.message().values())
 
     def to_json_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, typ in signal_fields():
-            value = self.message()[name]
-            if typ == "bytes":
-                out[name] = "0x" + value.hex()
-            elif typ == "uint256" and name != "deadline":
-                out[name] = str(value)
-            else:
-                out[name] = value
-        return out
+        return message_json(self.message(), signal_fields())
 
     @classmethod
     def from_json_dict(cls, data: Any) -> TradeSignal:
@@ -179,6 +170,53 @@ DOMAIN_TYPE = [{"name": "name", "type": "string"}, {"name": "version", "type": "
                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}]
 
 
+T = TypeVar("T")
+
+
+def message_json(message: Mapping[str, Any], fields: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The JSON form of an EIP-712 message (a trade or a master signal) with these (name, type) fields:
+    bytes as 0x hex, uint256 as decimal strings (they may pass 2**53) except the deadline, in seconds."""
+    out: dict[str, Any] = {}
+    for name, typ in fields:
+        value = message[name]
+        if typ == "bytes":
+            out[name] = "0x" + value.hex()
+        elif typ == "uint256" and name != "deadline":
+            out[name] = str(value)
+        else:
+            out[name] = value
+    return out
+
+
+def envelope_to_json(contract_key: str, contract: str, chain_id: int, digest: bytes, signature: bytes,
+                     body_key: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON envelope of a signed message (a vault's signal, a master signal): the contract it is
+    for under `contract_key`, its chain, its digest when known, the signature, the message under `body_key`."""
+    out: dict[str, Any] = {contract_key: to_checksum_address(contract), "chainId": chain_id}
+    if digest:  # a signal may come without its digest (the keeper computes it)
+        out["digest"] = "0x" + digest.hex()
+    out.update({"signature": "0x" + signature.hex(), body_key: body})
+    return out
+
+
+def envelope_from_json(data: Any, what: str, contract_key: str, body_key: str,
+                       parse_body: Callable[[Any], T]) -> tuple[str, int, T, bytes, bytes]:
+    """(contract, chain id, message, signature, claimed digest or b"") of an envelope_to_json form;
+    anything malformed raises SignalError naming `what`, whatever the input."""
+    if not isinstance(data, dict):
+        raise SignalError(f"a {what} is a JSON object")
+    try:
+        body = parse_body(data[body_key])
+        contract = json_address(data[contract_key], contract_key)
+        chain_id = json_uint(data["chainId"], "chainId", bits=MAX_CHAIN_ID_BITS)
+        signature = json_bytes(data["signature"], "signature")
+    except KeyError as exc:
+        raise SignalError(f"{what} is missing {exc.args[0]!r}") from None
+    claimed = data.get("digest")
+    digest = b"" if claimed is None else json_bytes(claimed, "digest", size=32)
+    return contract, chain_id, body, signature, digest
+
+
 @dataclass(frozen=True)
 class SignedSignal:
     vault: str
@@ -188,11 +226,8 @@ class SignedSignal:
     digest: bytes
 
     def to_json_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"vault": to_checksum_address(self.vault), "chainId": self.chain_id}
-        if self.digest:  # a signal may come without its digest (the keeper computes it)
-            out["digest"] = "0x" + self.digest.hex()
-        out.update(signature="0x" + self.signature.hex(), signal=self.signal.to_json_dict())
-        return out
+        return envelope_to_json("vault", self.vault, self.chain_id, self.digest, self.signature,
+                                "signal", self.signal.to_json_dict())
 
     def to_json(self) -> str:
         return json.dumps(self.to_json_dict(), indent=2)
@@ -200,18 +235,7 @@ class SignedSignal:
     @classmethod
     def from_json_dict(cls, data: Any) -> SignedSignal:
         """Parse the JSON form; anything malformed raises SignalError, whatever the input."""
-        if not isinstance(data, dict):
-            raise SignalError("a signed signal is a JSON object")
-        try:
-            signal = TradeSignal.from_json_dict(data["signal"])
-            vault = json_address(data["vault"], "vault")
-            chain_id = json_uint(data["chainId"], "chainId", bits=MAX_CHAIN_ID_BITS)
-            signature = json_bytes(data["signature"], "signature")
-        except KeyError as exc:
-            raise SignalError(f"signed signal is missing {exc.args[0]!r}") from None
-        claimed = data.get("digest")
-        digest = b"" if claimed is None else json_bytes(claimed, "digest", size=32)
-        return cls(vault, chain_id, signal, signature, digest)
+        return cls(*envelope_from_json(data, "signed signal", "vault", "signal", TradeSignal.from_json_dict))
 
 
 # ------------------------------------------------------------------ strict JSON fields

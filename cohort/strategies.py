@@ -32,11 +32,13 @@ from cohort.artifacts import project_artifact
 from cohort.errors import ContractRevert, SignalError
 from cohort.signals import (
     DOMAIN_TYPE,
-    MAX_CHAIN_ID_BITS,
     Domain,
+    envelope_from_json,
+    envelope_to_json,
     json_address,
     json_bytes,
     json_uint,
+    message_json,
     nonce_words,
     recover_digest,
     typed_digest,
@@ -115,16 +117,7 @@ class MasterSignal:
         return tuple(self.message().values())
 
     def to_json_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, typ in master_fields():
-            value = self.message()[name]
-            if typ == "bytes":
-                out[name] = "0x" + value.hex()
-            elif typ == "uint256" and name != "deadline":
-                out[name] = str(value)
-            else:
-                out[name] = value
-        return out
+        return message_json(self.message(), master_fields())
 
     @classmethod
     def from_json_dict(cls, data: Any) -> MasterSignal:
@@ -210,29 +203,16 @@ class SignedMaster:
     digest: bytes
 
     def to_json_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"strategies": to_checksum_address(self.strategies), "chainId": self.chain_id}
-        if self.digest:
-            out["digest"] = "0x" + self.digest.hex()
-        out.update(signature="0x" + self.signature.hex(), master=self.master.to_json_dict())
-        return out
+        return envelope_to_json("strategies", self.strategies, self.chain_id, self.digest, self.signature,
+                                "master", self.master.to_json_dict())
 
     def to_json(self) -> str:
         return json.dumps(self.to_json_dict(), indent=2)
 
     @classmethod
     def from_json_dict(cls, data: Any) -> SignedMaster:
-        if not isinstance(data, dict):
-            raise SignalError("a signed master signal is a JSON object")
-        try:
-            master = MasterSignal.from_json_dict(data["master"])
-            strategies = json_address(data["strategies"], "strategies")
-            chain_id = json_uint(data["chainId"], "chainId", bits=MAX_CHAIN_ID_BITS)
-            signature = json_bytes(data["signature"], "signature")
-        except KeyError as exc:
-            raise SignalError(f"signed master signal is missing {exc.args[0]!r}") from None
-        claimed = data.get("digest")
-        claimed_digest = b"" if claimed is None else json_bytes(claimed, "digest", size=32)
-        return cls(strategies, chain_id, master, signature, claimed_digest)
+        return cls(*envelope_from_json(data, "signed master signal", "strategies", "master",
+                                       MasterSignal.from_json_dict))
 
 
 def sign(master: MasterSignal, dom: Domain, account: LocalAccount) -> SignedMaster:

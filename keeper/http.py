@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from keeper import __version__
 from keeper.breaker import BreakerGuard
 from keeper.columns import MAX_SQL_INT
-from keeper.intake import Intake
+from keeper.intake import Admission, Intake
 from keeper.masters import MasterIntake
 from keeper.metrics import CONTENT_TYPE, KeeperMetrics
 from keeper.policy import SignalState
@@ -61,16 +62,21 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _submit(request: Request, max_bytes: int, admit: Callable[..., Awaitable[Admission]]) -> JSONResponse:
+    """A POSTed signal or master signal through its intake (`admit`): the answer it gives."""
+    body = await _read_body(request, max_bytes)
+    received_at = time.time()  # a submission is received once its bytes are in
+    client = request.client.host if request.client is not None else None
+    admission = await admit(body, source="http", received_at=received_at, client=client)
+    return JSONResponse(admission.body, status_code=admission.status)
+
+
 def signals_router(keeper: Keeper) -> APIRouter:
     router = APIRouter(prefix="/signals", tags=["signals"])
 
     @router.post("", status_code=202, summary="Submit a signed signal (the JSON of cohort.signals.SignedSignal)")
     async def submit(request: Request) -> JSONResponse:
-        body = await _read_body(request, keeper.settings.max_body_bytes)
-        received_at = time.time()  # the signal is received once its bytes are in
-        client = request.client.host if request.client is not None else None
-        admission = await keeper.intake.admit(body, source="http", received_at=received_at, client=client)
-        return JSONResponse(admission.body, status_code=admission.status)
+        return await _submit(request, keeper.settings.max_body_bytes, keeper.intake.admit)
 
     @router.get("/{signal_id}", summary="A signal's state, reason, outcome and transactions")
     async def get_signal(signal_id: Annotated[int, Path(ge=1, le=MAX_SQL_INT)],
@@ -102,11 +108,7 @@ def masters_router(keeper: Keeper) -> APIRouter:
 
     @router.post("", status_code=202, summary="Submit a signed master signal (cohort.strategies.SignedMaster's JSON)")
     async def submit(request: Request) -> JSONResponse:
-        body = await _read_body(request, keeper.settings.max_body_bytes)
-        received_at = time.time()
-        client = request.client.host if request.client is not None else None
-        admission = await keeper.master_intake.admit(body, source="http", received_at=received_at, client=client)
-        return JSONResponse(admission.body, status_code=admission.status)
+        return await _submit(request, keeper.settings.max_body_bytes, keeper.master_intake.admit)
 
     @router.get("/{master_id}", summary="A master signal's state, each follower's outcome, and its transactions")
     async def get_master(master_id: Annotated[int, Path(ge=1, le=MAX_SQL_INT)],

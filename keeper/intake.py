@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from cohort import signals
 from cohort.errors import SignalError
@@ -69,8 +69,16 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more)"
 
 
-def parse_submission(body: bytes, max_bytes: int) -> tuple[signals.SignedSignal, str] | Refused:
-    """A submission's signed signal and its JSON to store, or why it cannot be read at all."""
+class _Signed(Protocol):
+    def to_json_dict(self) -> dict[str, Any]: ...
+
+
+S = TypeVar("S", bound=_Signed)
+
+
+def parse_body(body: bytes, max_bytes: int, what: str, from_json_dict: Callable[[Any], S]) -> tuple[S, str] | Refused:
+    """A submission's signed object (`what`, read by `from_json_dict`) and its JSON to store, or why it
+    cannot be read at all; one reading for a vault's signal and a master signal."""
     raw = body[:MAX_STORED_PAYLOAD].decode("utf-8", errors="replace")
     if len(body) > max_bytes:
         return Refused(Rejection(BODY_TOO_LARGE, f"body is over the {max_bytes}-byte limit", 413), raw)
@@ -81,13 +89,18 @@ def parse_submission(body: bytes, max_bytes: int) -> tuple[signals.SignedSignal,
     except (ValueError, UnicodeDecodeError) as exc:
         return Refused(Rejection(MALFORMED_JSON, f"body is not JSON: {exc}", 400), raw)
     if not isinstance(data, dict):
-        return Refused(Rejection(MALFORMED_JSON, "a signed signal is a JSON object", 400), raw)
+        return Refused(Rejection(MALFORMED_JSON, f"a {what} is a JSON object", 400), raw)
     try:
-        signed = signals.SignedSignal.from_json_dict(data)
+        signed = from_json_dict(data)
     except SignalError as exc:
         return Refused(Rejection(INVALID_SIGNAL, str(exc)), raw)
     # stored as its canonical JSON: what the pipeline reads back is exactly what was verified
     return signed, json.dumps(signed.to_json_dict(), separators=(",", ":"))
+
+
+def parse_submission(body: bytes, max_bytes: int) -> tuple[signals.SignedSignal, str] | Refused:
+    """A submission's signed signal and its JSON to store, or why it cannot be read at all."""
+    return parse_body(body, max_bytes, "signed signal", signals.SignedSignal.from_json_dict)
 
 
 class Verifier:

@@ -10,11 +10,9 @@ reads them (`shareFilled`) when it plans the chunks.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from web3 import Web3
@@ -27,18 +25,17 @@ from keeper import policy
 from keeper.errors import Rejection, RpcUnavailable
 from keeper.intake import (
     BAD_SIGNATURE,
-    BODY_TOO_LARGE,
     DIGEST_MISMATCH,
     EXPIRED,
-    INVALID_SIGNAL,
-    MALFORMED_JSON,
     MAX_STORED_DETAIL,
     MAX_STORED_PAYLOAD,
     TOO_MANY_REFUSALS,
     WRONG_CHAIN,
     Admission,
+    Refused,
     clip,
     hexstr,
+    parse_body,
 )
 from keeper.metrics import KeeperMetrics
 from keeper.node import Node
@@ -50,30 +47,9 @@ UNKNOWN_STRATEGY = "unknown_strategy"
 MANAGER_TTL_S = 60.0
 
 
-@dataclass(frozen=True)
-class MasterRefused:
-    rejection: Rejection
-    payload: str
-
-
-def parse_master(body: bytes, max_bytes: int) -> tuple[strategies.SignedMaster, str] | MasterRefused:
+def parse_master(body: bytes, max_bytes: int) -> tuple[strategies.SignedMaster, str] | Refused:
     """A submission's signed master signal and its canonical JSON, or why it cannot be read."""
-    raw = body[:MAX_STORED_PAYLOAD].decode("utf-8", errors="replace")
-    if len(body) > max_bytes:
-        return MasterRefused(Rejection(BODY_TOO_LARGE, f"body is over the {max_bytes}-byte limit", 413), raw)
-    try:
-        data = json.loads(body)
-    except RecursionError:
-        return MasterRefused(Rejection(MALFORMED_JSON, "body is JSON nested too deeply", 400), raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return MasterRefused(Rejection(MALFORMED_JSON, f"body is not JSON: {exc}", 400), raw)
-    if not isinstance(data, dict):
-        return MasterRefused(Rejection(MALFORMED_JSON, "a signed master signal is a JSON object", 400), raw)
-    try:
-        signed = strategies.SignedMaster.from_json_dict(data)
-    except SignalError as exc:
-        return MasterRefused(Rejection(INVALID_SIGNAL, str(exc)), raw)
-    return signed, json.dumps(signed.to_json_dict(), separators=(",", ":"))
+    return parse_body(body, max_bytes, "signed master signal", strategies.SignedMaster.from_json_dict)
 
 
 class StrategyDirectory:
@@ -224,7 +200,7 @@ class MasterIntake:
         """Verify and store one master signal; the answer's status and JSON body."""
         self.metrics.received.labels(source).inc()
         parsed = parse_master(body, self.max_body_bytes)
-        if isinstance(parsed, MasterRefused):
+        if isinstance(parsed, Refused):
             return self._reject(parsed.rejection, payload=parsed.payload, received_at=received_at, source=source,
                                 client=client)
         signed, payload = parsed

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from keeper.columns import clamp_deadline
+from keeper.columns import clamp_deadline, fetch_one, fetch_page
 from keeper.policy import TERMINAL, SignalState
 
 MASTER_SCHEMA = """
@@ -153,26 +153,16 @@ class MasterTables:
             return int(cur.lastrowid or 0)
 
     def master(self, master_id: int) -> MasterRecord | None:
-        row = self._db.execute("SELECT * FROM masters WHERE id = ?", (master_id,)).fetchone()
-        return None if row is None else MasterRecord(**dict(row))
+        return fetch_one(self._db, MasterRecord, "SELECT * FROM masters WHERE id = ?", (master_id,))
 
     def find_accepted_master(self, digest: str) -> MasterRecord | None:
-        row = self._db.execute("SELECT * FROM masters WHERE digest = ? AND accepted = 1 ORDER BY id LIMIT 1",
-                               (digest,)).fetchone()
-        return None if row is None else MasterRecord(**dict(row))
+        return fetch_one(self._db, MasterRecord,
+                         "SELECT * FROM masters WHERE digest = ? AND accepted = 1 ORDER BY id LIMIT 1", (digest,))
 
     def list_masters(self, *, state: str | None = None, strategy_id: int | None = None, limit: int = 100,
                      offset: int = 0) -> list[MasterRecord]:
-        sql, args = "SELECT * FROM masters WHERE 1=1", list[Any]()
-        if state:
-            sql += " AND state = ?"
-            args.append(state)
-        if strategy_id is not None:
-            sql += " AND strategy_id = ?"
-            args.append(strategy_id)
-        sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
-        args += [limit, offset]
-        return [MasterRecord(**dict(r)) for r in self._db.execute(sql, args).fetchall()]
+        return fetch_page(self._db, MasterRecord, "masters",
+                          [("state = ?", state or None), ("strategy_id = ?", strategy_id)], limit, offset)
 
     def pending_masters(self) -> list[MasterRecord]:
         terminal = tuple(str(s) for s in TERMINAL)

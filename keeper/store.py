@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from keeper.columns import MAX_SQL_INT, clamp_deadline
+from keeper.columns import MAX_SQL_INT, clamp_deadline, fetch_one, fetch_page
 from keeper.masterstore import MASTER_SCHEMA, MasterTables, migrate_txs
 from keeper.policy import TERMINAL, SignalState
 
@@ -249,27 +249,17 @@ class Store(MasterTables):
             return int(cur.lastrowid or 0)
 
     def get(self, signal_id: int) -> SignalRecord | None:
-        row = self._db.execute("SELECT * FROM signals WHERE id = ?", (signal_id,)).fetchone()
-        return None if row is None else SignalRecord(**dict(row))
+        return fetch_one(self._db, SignalRecord, "SELECT * FROM signals WHERE id = ?", (signal_id,))
 
     def find_accepted(self, digest: str) -> SignalRecord | None:
         """The accepted (not rejected at intake) signal with `digest`, if any."""
-        row = self._db.execute("SELECT * FROM signals WHERE digest = ? AND accepted = 1 ORDER BY id LIMIT 1",
-                               (digest,)).fetchone()
-        return None if row is None else SignalRecord(**dict(row))
+        return fetch_one(self._db, SignalRecord,
+                         "SELECT * FROM signals WHERE digest = ? AND accepted = 1 ORDER BY id LIMIT 1", (digest,))
 
     def list_signals(self, *, state: str | None = None, vault: str | None = None, limit: int = 100,
              offset: int = 0) -> list[SignalRecord]:
-        sql, args = "SELECT * FROM signals WHERE 1=1", list[Any]()
-        if state:
-            sql += " AND state = ?"
-            args.append(state)
-        if vault:
-            sql += " AND lower(vault) = lower(?)"
-            args.append(vault)
-        sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
-        args += [limit, offset]
-        return [SignalRecord(**dict(r)) for r in self._db.execute(sql, args).fetchall()]
+        return fetch_page(self._db, SignalRecord, "signals",
+                          [("state = ?", state or None), ("lower(vault) = lower(?)", vault or None)], limit, offset)
 
     def pending(self, after_id: int = 0, state: str | None = None) -> list[SignalRecord]:
         """Signals not in a terminal state (optionally only `state`), oldest first."""

@@ -186,37 +186,53 @@ def measure_signals(b: Bench, metrics: dict[str, float]) -> None:
             metrics[f"gas.execute_signal_{name}"] / metrics[f"gas.direct_{name}"], 3)
 
 
-def run(out_path: Path | None = None) -> dict[str, float]:
+def run_on_devnet(name: str, measure: Callable[[Bench, str, dict[str, float]], None],
+                  out_path: Path | None = None) -> dict[str, float]:
+    """Start anvil, deploy the markets and Cohort, `measure(bench, rpc_url, metrics)`, and write
+    {"metrics": ...} JSON to `out_path` if given; shared by the gas and the MAM benches."""
     metrics: dict[str, float] = {}
     with Anvil() as node:
         w3 = connect(node.rpc_url)
         _progress(f"anvil on {node.rpc_url}: deploying Uniswap, tokens and Cohort")
-        tmp = Path(".bench-gas-manifest.json")
+        tmp = Path(f".bench-{name}-manifest.json")
         try:
             m = devnet.bootstrap(w3, tmp, rpc_url=node.rpc_url)
             m = protocol.ensure_protocol(w3, m, tmp)
         finally:
             tmp.unlink(missing_ok=True)
-        b = Bench(w3, m)
-        measure_deposits(b, metrics)
-        measure_settlement(b, metrics)
-        measure_signals(b, metrics)
+        measure(Bench(w3, m), node.rpc_url, metrics)
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps({"metrics": metrics}, indent=2) + "\n")
     return metrics
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_gas", description=__doc__,
+def bench_main(prog: str, doc: str | None, run_bench: Callable[[Path | None], dict[str, float]],
+               argv: list[str] | None = None) -> int:
+    """The command line of a bench: `--out` for the JSON, the figures printed one a line."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, help="write {\"metrics\": ...} JSON here")
     args = parser.parse_args(argv)
-    metrics = run(args.out)
+    metrics = run_bench(args.out)
     width = max(map(len, metrics))
     for name, value in metrics.items():
         print(f"{name:<{width}}  {value:,}")
     return 0
+
+
+def _measure(b: Bench, _rpc_url: str, metrics: dict[str, float]) -> None:
+    measure_deposits(b, metrics)
+    measure_settlement(b, metrics)
+    measure_signals(b, metrics)
+
+
+def run(out_path: Path | None = None) -> dict[str, float]:
+    return run_on_devnet("gas", _measure, out_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main("bench_gas", __doc__, run, argv)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ are what each further master signal costs. Each measurement starts from the same
 
 from __future__ import annotations
 
-import argparse
-import json
 import sqlite3
 import statistics
 import sys
@@ -25,14 +23,11 @@ import httpx
 
 from cohort import protocol, signals
 from cohort import strategies as st
-from cohort.chain import connect
-from cohort.dev import devnet
-from cohort.dev.stack import Anvil
 from cohort.onchain import SizeMode
 from cohort.tx import transact
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
-from scripts.bench_gas import Bench, _progress
+from scripts.bench_gas import Bench, _progress, bench_main, run_on_devnet
 from scripts.bench_keeper import percentile, start_keeper
 
 USDC = 10**6
@@ -142,36 +137,17 @@ def measure_keeper(b: Bench, mam: MamBench, followers: list[Vault], rpc_url: str
             metrics[f"keeper.master_mined_p99_ms_{size}"] = round(percentile(latency, 99), 1)
 
 
+def _measure(b: Bench, rpc_url: str, metrics: dict[str, float]) -> None:
+    mam, followers = measure(b, metrics)
+    measure_keeper(b, mam, followers, rpc_url, metrics)
+
+
 def run(out_path: Path | None = None) -> dict[str, float]:
-    metrics: dict[str, float] = {}
-    with Anvil() as node:
-        w3 = connect(node.rpc_url)
-        _progress(f"anvil on {node.rpc_url}: deploying Uniswap, tokens and Cohort")
-        tmp = Path(".bench-mam-manifest.json")
-        try:
-            m = devnet.bootstrap(w3, tmp, rpc_url=node.rpc_url)
-            m = protocol.ensure_protocol(w3, m, tmp)
-        finally:
-            tmp.unlink(missing_ok=True)
-        b = Bench(w3, m)
-        mam, followers = measure(b, metrics)
-        measure_keeper(b, mam, followers, node.rpc_url, metrics)
-    if out_path is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps({"metrics": metrics}, indent=2) + "\n")
-    return metrics
+    return run_on_devnet("mam", _measure, out_path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench_mam", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, help="write {\"metrics\": ...} JSON here")
-    args = parser.parse_args(argv)
-    metrics = run(args.out)
-    width = max(map(len, metrics))
-    for name, value in metrics.items():
-        print(f"{name:<{width}}  {value:,}")
-    return 0
+    return bench_main("bench_mam", __doc__, run, argv)
 
 
 if __name__ == "__main__":

@@ -174,6 +174,14 @@ class Stage:
     def chain_date(self) -> str:
         return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(DevChain(self.w3).timestamp()))
 
+    def mismatched(self, problems: list[str], heading: str) -> bool:
+        """Print `heading` and each problem, if there are any (a check's failure); whether there were."""
+        if problems:
+            self.out.line(heading)
+            for problem in problems:
+                self.out.line(f"- {problem}", 4)
+        return bool(problems)
+
     # ---------------------------------------------------------------- 1-4: the stack
     def prepare_state_dir(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -185,10 +185,7 @@ def strategy_table(stage: Stage, run: StrategyRun) -> bool:
         stage.out.line(name.ljust(width) + "  " + "  ".join(v.rjust(w) for v, w in zip(values, cells, strict=True)))
     stage.out.line()
     problems = _check(stage, run, fills, views)
-    if problems:
-        stage.out.line("the strategy table does NOT match the chain:")
-        for problem in problems:
-            stage.out.line(f"- {problem}", 4)
+    if stage.mismatched(problems, "the strategy table does NOT match the chain:"):
         return False
     stage.out.line(f"{STRATEGY_MATCH_LINE}: each fill equals its vault's TradeExecuted, both at "
                    "MasterExecuted's totalOut/totalIn to the wei, equity is convertToAssets at the API's block and "

@@ -174,10 +174,7 @@ def summarise(stage: Stage) -> bool:
     problems = differences(rows, served, "the API's accounts list (GET /vaults/{vault}/accounts)")
     problems += differences(rows, chain_figures(stage, block), f"the chain's views at block {block} and the "
                                                                   "demo's deposits and claims")
-    if problems:
-        stage.out.line("the summary does NOT match:")
-        for problem in problems:
-            stage.out.line(f"- {problem}", 4)
+    if stage.mismatched(problems, "the summary does NOT match:"):
         return False
     stage.out.line(f"{MATCH_LINE}: {len(rows)} sub-accounts at block {block} equal the API's accounts list, the "
                    "vaults' views at that block (balanceOf, redeemRequestOf, convertToAssets), the demo's own "

@@ -19,6 +19,7 @@ from cohort.chain import connect
 from cohort.dev import devnet
 from cohort.dev.anvil import DevChain, pid_alive
 from cohort.dev.stack import STARTED_PIDS, Anvil
+from cohort.settings import CohortSettings
 from cohort.uniswap import UniswapV2, UniswapV3
 from cohort.vault import Vault
 
@@ -68,6 +69,12 @@ def markets(w3: Web3, anvil: Anvil, manifest_path: Path) -> mf.Manifest:
 def deployment(w3: Web3, markets: mf.Manifest, manifest_path: Path) -> mf.Manifest:
     """The markets plus Cohort's oracle, adapters, admin module and factory."""
     return protocol.ensure_protocol(w3, markets, manifest_path)
+
+
+@pytest.fixture()
+def settings(anvil: Anvil, manifest_path: Path, deployment: mf.Manifest) -> CohortSettings:
+    """The `cohort` command line's settings against the devnet (tests/helpers.run_cli)."""
+    return CohortSettings(rpc_url=anvil.rpc_url, manifest=manifest_path)
 
 
 @pytest.fixture(scope="session")

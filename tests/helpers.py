@@ -10,17 +10,19 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from cohort import cli, signals
 from cohort import manifest as mf
-from cohort import signals
 from cohort.dev import devnet
 from cohort.dev.market import (
     Market as Market,  # re-exported: moves real Uniswap prices (shared with the demo)
 )
 from cohort.errors import ContractRevert
 from cohort.onchain import SizeMode
+from cohort.settings import CohortSettings
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
 
@@ -39,6 +41,13 @@ def reverts(name: str, *args: Any) -> Iterator[None]:
             assert norm(tuple(exc.error_args)) == norm(args), f"expected {name}{args}, got {exc}"
         return
     raise AssertionError(f"expected revert {name}, nothing reverted")
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], settings: CohortSettings, *argv: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `cohort *argv`."""
+    code = cli.main(list(argv), settings=settings)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def fund(w3: Web3, m: mf.Manifest, symbol: str, to: str, amount: int) -> None:

@@ -10,32 +10,21 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from cohort import cli, strategies
 from cohort import manifest as mf
+from cohort import strategies
 from cohort.dev.anvil import DevChain
-from cohort.dev.stack import Anvil
 from cohort.settings import CohortSettings
 from cohort.strategies import FollowRule, RuleKind
 from cohort.vault import Vault
 from tests.conftest import Roles
+from tests.helpers import run_cli
 
 OWNER, MANAGER = ["--dev-account", "1"], ["--dev-account", "5"]  # roles.owner and roles.manager
 
 
-def run(capsys: pytest.CaptureFixture[str], settings: CohortSettings, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv), settings=settings)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture()
-def settings(anvil: Anvil, manifest_path: Path, deployment: mf.Manifest) -> CohortSettings:
-    return CohortSettings(rpc_url=anvil.rpc_url, manifest=manifest_path)
-
-
 def _create(capsys, settings: CohortSettings, roles: Roles) -> int:
-    code, out, err = run(capsys, settings, "--json", "strategy", "create", "Momentum", "--manager",
-                         roles.manager.address, *OWNER)
+    code, out, err = run_cli(capsys, settings, "--json", "strategy", "create", "Momentum", "--manager",
+                             roles.manager.address, *OWNER)
     assert code == 0, err
     return int(json.loads(out)["strategyId"])
 
@@ -44,8 +33,8 @@ def test_create_then_follow_through_the_timelock_then_unfollow(
         capsys, w3: Web3, chain: DevChain, deployment: mf.Manifest, vault: Vault, roles: Roles,
         settings: CohortSettings) -> None:
     s = strategies.Strategies(w3, deployment.cohort.strategies or "")
-    code, out, err = run(capsys, settings, "strategy", "create", "Momentum", "--manager", roles.manager.address,
-                         *OWNER)
+    code, out, err = run_cli(capsys, settings, "strategy", "create", "Momentum", "--manager", roles.manager.address,
+                             *OWNER)
     assert code == 0, err
     strategy_id = s.count()
     assert f"created strategy {strategy_id} ('Momentum')" in out
@@ -53,26 +42,26 @@ def test_create_then_follow_through_the_timelock_then_unfollow(
 
     follow = ["strategy", "follow", vault.address, str(strategy_id), "--rule", "multiplier", "1.5x",
               "--min-lot", "10", "--tolerance", "1%", *OWNER]
-    code, out, err = run(capsys, settings, *follow)
+    code, out, err = run_cli(capsys, settings, *follow)
     assert code == 0, err
     assert "queued behind the vault's timelock" in out and "run the same command again after" in out
     assert "multiplier 1.5x, minimum lot 10 USDC, price tolerance 1%" in out
     assert strategies.follow_state(vault)[0] == 0  # queued, not applied
 
-    code, _, err = run(capsys, settings, *follow)  # too early: a sentence, not a stack trace
+    code, _, err = run_cli(capsys, settings, *follow)  # too early: a sentence, not a stack trace
     assert code == 2 and "already queued; it can be applied after" in err
 
     chain.increase_time(86_400 + 1)
-    code, out, err = run(capsys, settings, *follow)
+    code, out, err = run_cli(capsys, settings, *follow)
     assert code == 0, err
     assert f"now follows strategy {strategy_id}" in out
     assert strategies.follow_state(vault) == (strategy_id, FollowRule(RuleKind.MULTIPLIER, 15_000, 0, 10 * 10**6, 100))
 
-    code, out, err = run(capsys, settings, "strategy", "unfollow", vault.address, "--dev-account", "3")  # guardian
+    code, out, err = run_cli(capsys, settings, "strategy", "unfollow", vault.address, "--dev-account", "3")  # guardian
     assert code == 0, err
     assert f"no longer follows strategy {strategy_id}" in out
     assert strategies.follow_state(vault)[0] == 0
-    code, _, err = run(capsys, settings, "strategy", "unfollow", vault.address, *OWNER)
+    code, _, err = run_cli(capsys, settings, "strategy", "unfollow", vault.address, *OWNER)
     assert code == 2 and "follows no strategy" in err
 
 
@@ -80,9 +69,9 @@ def test_sign_writes_a_master_signal_the_chain_agrees_with(
         capsys, w3: Web3, deployment: mf.Manifest, roles: Roles, settings: CohortSettings, tmp_path: Path) -> None:
     strategy_id = _create(capsys, settings, roles)
     out_file = tmp_path / "master.json"
-    code, _, err = run(capsys, settings, "strategy", "sign", str(strategy_id), "--sell", "USDC", "--buy", "WETH",
-                       "--size", "25%", "--lots", "1.5", "--max-price", "3100", "--ref-price", "3000",
-                       "--slippage", "0.5%", "--out", str(out_file), *MANAGER)
+    code, _, err = run_cli(capsys, settings, "strategy", "sign", str(strategy_id), "--sell", "USDC", "--buy", "WETH",
+                           "--size", "25%", "--lots", "1.5", "--max-price", "3100", "--ref-price", "3000",
+                           "--slippage", "0.5%", "--out", str(out_file), *MANAGER)
     assert code == 0, err
     assert f"signed master signal: strategy {strategy_id}: sell 25% of the vault's USDC for WETH" in err
     assert "1.5 lot(s) for fixed-lot followers" in err and "cohort-keeper submit" in err
@@ -109,16 +98,16 @@ def test_mistakes_are_answered_in_sentences(capsys, vault: Vault, roles: Roles, 
                                             argv: list[str], message: str) -> None:
     strategy_id = _create(capsys, settings, roles)
     argv = [vault.address if a == "VAULT" else str(strategy_id) if a == "ID" else a for a in argv]
-    code, _out, err = run(capsys, settings, "strategy", *argv, *OWNER)
+    code, _out, err = run_cli(capsys, settings, "strategy", *argv, *OWNER)
     assert code == 2 and message in err, err
 
 
 def test_the_manager_cancels_a_signed_master_and_nobody_else_can(
         capsys, w3: Web3, deployment: mf.Manifest, roles: Roles, settings: CohortSettings) -> None:
     strategy_id = _create(capsys, settings, roles)
-    code, _, err = run(capsys, settings, "strategy", "cancel", str(strategy_id), "7", "300", *OWNER)
+    code, _, err = run_cli(capsys, settings, "strategy", "cancel", str(strategy_id), "7", "300", *OWNER)
     assert code == 2 and "only the strategy's manager" in err and "sign with the manager's account" in err, err
-    code, out, err = run(capsys, settings, "strategy", "cancel", str(strategy_id), "7", "300", *MANAGER)
+    code, out, err = run_cli(capsys, settings, "strategy", "cancel", str(strategy_id), "7", "300", *MANAGER)
     assert code == 0, err
     assert out.count("cancelled master nonce") == 2  # two bitmap words, two transactions
     s = strategies.Strategies(w3, deployment.cohort.strategies or "")

@@ -22,6 +22,13 @@ from cohort.uniswap import encode_v2_path, encode_v3_path
 from cohort.vault import Vault
 
 
+def route_options(p: argparse.ArgumentParser) -> None:
+    """--route, --via and --fee, which `route` reads (trade and master signals alike)."""
+    p.add_argument("--route", choices=["v3", "v2"], default="v3")
+    p.add_argument("--via", action="append", help="an intermediate token (repeatable)")
+    p.add_argument("--fee", type=int, default=3000, help="V3 pool fee of each hop, in pips (default 3000 = 0.3%%)")
+
+
 def route(ctx: Context, sell: mf.TokenInfo, buy: mf.TokenInfo) -> tuple[str, bytes, list[str]]:
     """(adapter, path, every token on the way)."""
     a = ctx.args
@@ -29,6 +36,12 @@ def route(ctx: Context, sell: mf.TokenInfo, buy: mf.TokenInfo) -> tuple[str, byt
     if a.route == "v2":
         return ctx.manifest.cohort.adapters["uniswap-v2"], encode_v2_path(hops), hops
     return ctx.manifest.cohort.adapters["uniswap-v3"], encode_v3_path(hops, [a.fee] * (len(hops) - 1)), hops
+
+
+def limit_options(p: argparse.ArgumentParser) -> None:
+    """--min-price and --max-price, which `limit_wad` reads (trade and master signals alike)."""
+    p.add_argument("--min-price", help="least `buy` received per `sell`, in whole tokens")
+    p.add_argument("--max-price", help="most `sell` paid per `buy` (the same limit the other way round)")
 
 
 def limit_wad(a: argparse.Namespace, sell: str, buy: str) -> int:
@@ -163,12 +176,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--size", required=True, help="fraction, e.g. 25%%, 2500bps or 0.25")
     p.add_argument("--of", choices=["holdings", "nav"], default="holdings",
                    help="size as a fraction of the vault's holdings of the sold token, or of NAV")
-    p.add_argument("--min-price", help="least `buy` received per `sell`, in whole tokens")
-    p.add_argument("--max-price", help="most `sell` paid per `buy` (the same limit the other way round)")
+    limit_options(p)
     p.add_argument("--slippage", default="1%", help="largest shortfall against the oracle (default 1%%)")
-    p.add_argument("--route", choices=["v3", "v2"], default="v3")
-    p.add_argument("--via", action="append", help="an intermediate token (repeatable)")
-    p.add_argument("--fee", type=int, default=3000, help="V3 pool fee of each hop, in pips (default 3000 = 0.3%%)")
+    route_options(p)
     p.add_argument("--nonce", type=int, help="default: a fresh random one")
     p.add_argument("--expires", default="1h", help="validity from the chain's clock, e.g. 30m, 1h, 2d (default 1h)")
     p.add_argument("--out", help="write the signed JSON here")

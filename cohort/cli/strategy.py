@@ -25,7 +25,7 @@ from cohort import signals, strategies
 from cohort import units as u
 from cohort.chain import chain_now
 from cohort.cli.context import Context, UsageError, account_options, tx_hash, utc
-from cohort.cli.signal import describe, limit_wad, route
+from cohort.cli.signal import describe, limit_options, limit_wad, route, route_options
 from cohort.errors import ContractRevert
 from cohort.onchain import SizeMode
 from cohort.strategies import FollowRule, RuleKind
@@ -242,15 +242,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--of", choices=["holdings", "nav"], default="holdings",
                    help="size as a fraction of each follower's holdings of the sold token, or of its NAV")
     p.add_argument("--lots", help="for fixed-lot followers: the master's trade in lots, e.g. 1.5")
-    p.add_argument("--min-price", help="least `buy` received per `sell`, in whole tokens")
-    p.add_argument("--max-price", help="most `sell` paid per `buy` (the same limit the other way round)")
+    limit_options(p)
     p.add_argument("--ref-price", required=True,
                    help="the master's reference price, written the same way round as the limit (followers' "
                         "price tolerance is measured from it)")
     p.add_argument("--slippage", default="1%", help="largest shortfall against each follower's oracle (default 1%%)")
-    p.add_argument("--route", choices=["v3", "v2"], default="v3")
-    p.add_argument("--via", action="append", help="an intermediate token (repeatable)")
-    p.add_argument("--fee", type=int, default=3000, help="V3 pool fee of each hop, in pips (default 3000 = 0.3%%)")
+    route_options(p)
     p.add_argument("--nonce", type=int, help="default: a fresh random one")
     p.add_argument("--expires", default="1h", help="validity from the chain's clock, e.g. 30m, 1h (default 1h)")
     p.add_argument("--out", help="write the signed JSON here")

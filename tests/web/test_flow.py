@@ -104,6 +104,8 @@ def test_invest_trade_withdraw_claim_in_the_browser(app_server: Server, open_pag
     manager.locator("#sign").click()
     state = manager.locator('#signal-table tr[data-signal] [data-field="state"]').first
     expect(state).to_have_text("executed", timeout=LONG)
+    # "executed" is the keeper's word; the API answers once its indexer has reached that block
+    app_server.wait_indexed(w3.eth.block_number)
     trades = app_server.get(f"/vaults/{vault.address}/trades", kind="signal")["items"]
     assert len(trades) == 1 and trades[0]["keeper"] == roles.keeper
     expect(field(manager, "execution_price")).to_have_attribute("data-raw", trades[0]["execution_price"])

@@ -16,7 +16,6 @@ pass and the block trade reverts StrategyBelowFloor with what the pool pays: tha
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -31,11 +30,11 @@ from cohort.tx import decode_revert
 from keeper import policy
 from keeper.abi import StrategiesAbi, VaultAbi
 from keeper.breaker import BreakerGuard
-from keeper.errors import DeadlinePassed, RpcError, RpcUnavailable, SendRejected
+from keeper.errors import DeadlinePassed, RpcError, SendRejected
 from keeper.masters import StrategyDirectory
 from keeper.masterstore import FollowerState, MasterRecord
 from keeper.node import Node
-from keeper.pipeline import Parked, Step
+from keeper.pipeline import Parked, Step, advance_until_parked
 from keeper.policy import SignalState
 from keeper.sender import CANCEL, PENDING, Mined, NonceLost, TxSender
 from keeper.settings import KeeperSettings
@@ -68,20 +67,10 @@ class MasterPipeline:
 
     async def process(self, master_id: int) -> Parked | None:
         """Take one master as far as it goes now: final (None) or waiting (Parked)."""
-        backoff = policy.backoff_delays(self.settings.rpc_backoff_initial_s, self.settings.rpc_backoff_max_s)
-        while True:
-            rec = self.store.master(master_id)
-            if rec is None or rec.terminal:
-                return None
-            try:
-                step = await self._advance(rec, strategies.SignedMaster.from_json_dict(json.loads(rec.payload)))
-                if step is True:
-                    return None
-                if isinstance(step, Parked):
-                    return step
-            except RpcUnavailable as exc:
-                self.node.mark_unavailable(str(exc))
-                await asyncio.sleep(next(backoff))
+        async def advance(rec: MasterRecord) -> Step:
+            return await self._advance(rec, strategies.SignedMaster.from_json_dict(json.loads(rec.payload)))
+
+        return await advance_until_parked(lambda: self.store.master(master_id), advance, self.node, self.settings)
 
     async def _advance(self, rec: MasterRecord, signed: strategies.SignedMaster) -> Step:
         if self.strategies.resolve(rec.strategies or "") is None:  # the settings changed since it was accepted

@@ -14,9 +14,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from cohort import reverts, signals
 from cohort.errors import ContractRevert
@@ -55,6 +55,39 @@ class Parked:
 Step = bool | Parked  # True: final; False: take the next step now; Parked: come back later
 
 
+class Terminal(Protocol):
+    @property
+    def terminal(self) -> bool: ...
+
+
+R = TypeVar("R", bound=Terminal)
+
+
+async def advance_until_parked(load: Callable[[], R | None], advance: Callable[[R], Awaitable[Step]],
+                               node: Node, settings: KeeperSettings) -> Parked | None:
+    """Take one record (a signal or a master) as far as it goes now: to a final state (None), or to
+    a point where it must wait (Parked). A node outage waits with growing delays, which start
+    again from the shortest once a step succeeds."""
+    def fresh() -> Iterator[float]:
+        return policy.backoff_delays(settings.rpc_backoff_initial_s, settings.rpc_backoff_max_s)
+
+    backoff = fresh()
+    while True:
+        rec = load()
+        if rec is None or rec.terminal:
+            return None
+        try:
+            step = await advance(rec)
+            if step is True:
+                return None
+            if isinstance(step, Parked):
+                return step
+            backoff = fresh()
+        except RpcUnavailable as exc:
+            node.mark_unavailable(str(exc))
+            await asyncio.sleep(next(backoff))
+
+
 class SignalPipeline:
     def __init__(self, *, store: Store, node: Node, sender: TxSender, verifier: Verifier,
                  directory: VaultDirectory, abi: VaultAbi, breaker: BreakerGuard, metrics: KeeperMetrics,
@@ -77,21 +110,7 @@ class SignalPipeline:
     async def process(self, signal_id: int) -> Parked | None:
         """Take one signal as far as it goes now: to a final state (None), or to a point where it
         must wait (Parked), so that a signal that waits never holds up the others of its vault."""
-        backoff = policy.backoff_delays(self.settings.rpc_backoff_initial_s, self.settings.rpc_backoff_max_s)
-        while True:
-            rec = self.store.get(signal_id)
-            if rec is None or rec.terminal:
-                return None
-            try:
-                step = await self._advance(rec)
-                if step is True:
-                    return None
-                if isinstance(step, Parked):
-                    return step
-                backoff = policy.backoff_delays(self.settings.rpc_backoff_initial_s, self.settings.rpc_backoff_max_s)
-            except RpcUnavailable as exc:
-                self.node.mark_unavailable(str(exc))
-                await asyncio.sleep(next(backoff))
+        return await advance_until_parked(lambda: self.store.get(signal_id), self._advance, self.node, self.settings)
 
     async def _advance(self, rec: SignalRecord) -> Step:
         """One step; True once the signal is final."""

@@ -25,12 +25,6 @@ contract CohortStrategies is ICohortStrategies, EIP712, ReentrancyGuardTransient
     using Math for uint256;
     using SafeERC20 for IERC20;
 
-    bytes32 public constant MASTER_SIGNAL_TYPEHASH = keccak256(
-        "MasterSignal(uint64 strategyId,address tokenIn,address tokenOut,uint8 sizeMode,uint16 sizeBps,uint256 lots,"
-        "uint256 limitPrice,uint256 refPrice,uint16 maxSlippageBps,address adapter,bytes path,uint256 nonce,"
-        "uint256 deadline)"
-    );
-
     struct Strategy {
         address owner;
         address manager;
@@ -109,7 +103,7 @@ contract CohortStrategies is ICohortStrategies, EIP712, ReentrancyGuardTransient
         if (block.timestamp > m.deadline) revert StrategySignalExpired(m.deadline);
         if (masterCancelled(m.strategyId, m.nonce)) revert StrategyMasterCancelled(m.strategyId, m.nonce);
         _checkFields(m, followers.length, floorPrice);
-        bytes32 digest = _hashTypedDataV4(_hash(m));
+        bytes32 digest = _hashTypedDataV4(SignalLib.hash(m));
         SignalRules.checkSigner(manager, digest, signature);
         address[] memory hops = ISwapAdapter(m.adapter).validatePath(m.tokenIn, m.tokenOut, m.path);
         emit MasterTerms(m.strategyId, m.nonce, m);
@@ -211,12 +205,12 @@ contract CohortStrategies is ICohortStrategies, EIP712, ReentrancyGuardTransient
 
     /// @inheritdoc ICohortStrategies
     function masterDigest(MasterSignal calldata m) external view returns (bytes32) {
-        return _hashTypedDataV4(_hash(m));
+        return _hashTypedDataV4(SignalLib.hash(m));
     }
 
     /// @inheritdoc ICohortStrategies
     function masterSignalTypehash() external pure returns (bytes32) {
-        return MASTER_SIGNAL_TYPEHASH;
+        return SignalLib.MASTER_SIGNAL_TYPEHASH;
     }
 
     function _shareSlot(uint64 strategyId, address follower, uint256 nonce)
@@ -226,24 +220,5 @@ contract CohortStrategies is ICohortStrategies, EIP712, ReentrancyGuardTransient
     {
         key = keccak256(abi.encode(strategyId, follower, nonce >> 8));
         bit = 1 << (nonce & 0xff);
-    }
-
-    function _hash(MasterSignal calldata m) private pure returns (bytes32) {
-        return keccak256(
-            bytes.concat(
-                abi.encode(
-                    MASTER_SIGNAL_TYPEHASH,
-                    m.strategyId,
-                    m.tokenIn,
-                    m.tokenOut,
-                    m.sizeMode,
-                    m.sizeBps,
-                    m.lots,
-                    m.limitPrice,
-                    m.refPrice
-                ),
-                abi.encode(m.maxSlippageBps, m.adapter, keccak256(m.path), m.nonce, m.deadline)
-            )
-        );
     }
 }

@@ -6,7 +6,7 @@ pragma solidity 0.8.28;
 /// strategy; every vault that follows the strategy trades its own allocation of it, all in one
 /// block swap at one price.
 /// @dev The Python module derives the EIP-712 type from this struct's ABI; a test checks that
-/// its type hash equals CohortStrategies.MASTER_SIGNAL_TYPEHASH.
+/// its type hash equals SignalLib.MASTER_SIGNAL_TYPEHASH (masterSignalTypehash()).
 struct MasterSignal {
     /// @dev The strategy (CohortStrategies.createStrategy's id).
     uint64 strategyId;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {MasterSignal} from "../interfaces/ICohortStrategies.sol";
+
 /// @notice A manager's trade signal, signed with EIP-712 (domain: the vault's name, version "1",
 /// the chain id, the vault as verifying contract). Sizes are fractions, so one signal means the
 /// same for a vault of any size.
@@ -26,7 +28,7 @@ struct TradeSignal {
 }
 
 /// @title SignalLib
-/// @notice EIP-712 struct hashing of trade signals.
+/// @notice EIP-712 struct hashing of trade signals and of master signals (ICohortStrategies.sol).
 library SignalLib {
     /// @dev Sizing modes.
     uint8 internal constant SIZE_OF_HOLDINGS = 0;
@@ -35,6 +37,12 @@ library SignalLib {
     bytes32 internal constant TRADE_SIGNAL_TYPEHASH = keccak256(
         "TradeSignal(address tokenIn,address tokenOut,uint8 sizeMode,uint16 sizeBps,uint256 limitPrice,"
         "uint16 maxSlippageBps,address adapter,bytes path,uint256 nonce,uint256 deadline)"
+    );
+
+    bytes32 internal constant MASTER_SIGNAL_TYPEHASH = keccak256(
+        "MasterSignal(uint64 strategyId,address tokenIn,address tokenOut,uint8 sizeMode,uint16 sizeBps,uint256 lots,"
+        "uint256 limitPrice,uint256 refPrice,uint16 maxSlippageBps,address adapter,bytes path,uint256 nonce,"
+        "uint256 deadline)"
     );
 
     /// @notice The EIP-712 struct hash of `s`.
@@ -52,6 +60,27 @@ library SignalLib {
                 keccak256(s.path),
                 s.nonce,
                 s.deadline
+            )
+        );
+    }
+
+    /// @notice The EIP-712 struct hash of master signal `m` (two encodings concatenated: one
+    /// would need more stack than the EVM gives; every field is one word, so the bytes are the same).
+    function hash(MasterSignal calldata m) internal pure returns (bytes32) {
+        return keccak256(
+            bytes.concat(
+                abi.encode(
+                    MASTER_SIGNAL_TYPEHASH,
+                    m.strategyId,
+                    m.tokenIn,
+                    m.tokenOut,
+                    m.sizeMode,
+                    m.sizeBps,
+                    m.lots,
+                    m.limitPrice,
+                    m.refPrice
+                ),
+                abi.encode(m.maxSlippageBps, m.adapter, keccak256(m.path), m.nonce, m.deadline)
             )
         );
     }

@@ -14,7 +14,6 @@ import {
     RiskLimits,
     VaultParams,
     CohortAlreadyInitialized,
-    CohortNotDelegated,
     CohortNotPendingOwner,
     OwnershipTransferStarted,
     OwnershipTransferred
@@ -23,7 +22,7 @@ import {ICohortVaultAdmin} from "./interfaces/ICohortVaultAdmin.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {Accounting} from "./libraries/Accounting.sol";
 import {BPS, WAD} from "./libraries/Constants.sol";
-import {Modules} from "./libraries/Modules.sol";
+import {DelegatedModule, Modules} from "./libraries/Modules.sol";
 import {Redemptions} from "./libraries/Redemptions.sol";
 import {Roles} from "./libraries/Roles.sol";
 import {SignalLib} from "./libraries/SignalLib.sol";
@@ -39,7 +38,7 @@ import {VaultStorage} from "./libraries/VaultStorage.sol";
 /// DELEGATECALL, so everything here reads and writes the calling vault's storage (the ERC-7201
 /// namespace in VaultStorage); this contract keeps no state. The vault's own ERC-20 figures are
 /// read back through the vault (address(this) is the vault here).
-contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
+contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient, DelegatedModule {
     using Math for uint256;
     using SafeCast for uint256;
     using Accounting for VaultStorage.Layout;
@@ -52,8 +51,6 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     /// @notice Unwinds sell this much more than the settlement needs, to cover pool fees.
     uint256 public constant UNWIND_BUFFER_BPS = 100;
 
-    address private immutable _self = address(this);
-
     /// @notice The CohortVaultFollower module: what this module does not serve (ICohortFollower)
     /// goes on to it, still in the vault's context.
     address public immutable follower;
@@ -61,12 +58,6 @@ contract CohortVaultAdmin is ICohortVaultAdmin, ReentrancyGuardTransient {
     constructor(address follower_) {
         if (follower_ == address(0)) revert ICohortVault.CohortZeroAddress();
         follower = follower_;
-    }
-
-    /// @dev Writes only make sense in a vault's context, never on this contract itself.
-    modifier onlyDelegated() {
-        if (address(this) == _self) revert CohortNotDelegated();
-        _;
     }
 
     modifier onlyOwner() {

@@ -8,12 +8,13 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {TransientSlot} from "@openzeppelin/contracts/utils/TransientSlot.sol";
 
-import {ICohortVault, CohortNotDelegated} from "./interfaces/ICohortVault.sol";
+import {ICohortVault} from "./interfaces/ICohortVault.sol";
 import {ICohortStrategies, ICohortFollower, FollowRule, MasterSignal} from "./interfaces/ICohortStrategies.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {Accounting} from "./libraries/Accounting.sol";
 import {Allocation} from "./libraries/Allocation.sol";
 import {BPS, WAD} from "./libraries/Constants.sol";
+import {DelegatedModule} from "./libraries/Modules.sol";
 import {Roles} from "./libraries/Roles.sol";
 import {SignalLib} from "./libraries/SignalLib.sol";
 import {SignalRules} from "./libraries/SignalRules.sol";
@@ -29,7 +30,7 @@ import {VaultStorage} from "./libraries/VaultStorage.sol";
 /// between. Between them the vault's reentrancy guard stays entered, so nothing else can move the
 /// vault's balances while its output is being measured (the guard is transient: it cannot outlive
 /// the transaction).
-contract CohortVaultFollower is ICohortFollower, ReentrancyGuardTransient {
+contract CohortVaultFollower is ICohortFollower, ReentrancyGuardTransient, DelegatedModule {
     using Math for uint256;
     using SafeCast for uint256;
     using SafeERC20 for IERC20;
@@ -40,7 +41,6 @@ contract CohortVaultFollower is ICohortFollower, ReentrancyGuardTransient {
 
     /// @notice The protocol's CohortStrategies: the only caller of the two fill halves.
     address public immutable strategies;
-    address private immutable _self = address(this);
 
     /// @dev The pending fill between prepare and settle, in transient storage (slot + i).
     bytes32 private constant PENDING = keccak256("cohort.follower.pending");
@@ -59,10 +59,6 @@ contract CohortVaultFollower is ICohortFollower, ReentrancyGuardTransient {
         strategies = strategies_;
     }
 
-    modifier onlyDelegated() {
-        if (address(this) == _self) revert CohortNotDelegated();
-        _;
-    }
 
     modifier onlyStrategies() {
         if (msg.sender != strategies) revert CohortNotStrategies(msg.sender);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {CohortNotDelegated} from "../interfaces/ICohortVault.sol";
+
 /// @title Modules
 /// @notice How a vault reaches its modules (the vault's fallback to CohortVaultAdmin, the admin
 /// module's fallback to CohortVaultFollower): the whole call is run in `module` with DELEGATECALL,
@@ -15,5 +17,17 @@ library Modules {
             if iszero(ok) { revert(0, returndatasize()) }
             return(0, returndatasize())
         }
+    }
+}
+
+/// @title DelegatedModule
+/// @notice What every vault module (CohortVaultAdmin, CohortVaultFollower) shares: its writes only
+/// make sense in a vault's context (reached by DELEGATECALL), never on the module's own address.
+abstract contract DelegatedModule {
+    address private immutable _self = address(this);
+
+    modifier onlyDelegated() {
+        if (address(this) == _self) revert CohortNotDelegated();
+        _;
     }
 }

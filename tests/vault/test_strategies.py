@@ -4,11 +4,11 @@ follower's own checks, exactly-once shares, the keeper's floor price and the tim
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pytest
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -17,6 +17,7 @@ from cohort import signals
 from cohort import strategies as st
 from cohort.artifacts import project_artifact
 from cohort.deploy import deploy
+from cohort.dev import devnet
 from cohort.dev.anvil import DevChain
 from cohort.onchain import SizeMode
 from cohort.protocol import RiskLimits, VaultConfig
@@ -30,27 +31,13 @@ from tests.helpers import Market, reverts
 USDC = 10**6
 WAD = 10**18
 DAY = 86_400
-_nonces = itertools.count(1)
 
 
 @dataclass
 class Mam:
     strategies: st.Strategies
     strategy_id: int
-    manager: LocalAccount
-    m: mf.Manifest
-
-    def master(self, token_in: str = "USDC", token_out: str = "WETH", *, size_bps: int = 1000, lots: int = 0,
-               size_mode: SizeMode = SizeMode.HOLDINGS, ref: str = "0.0003333", limit: str = "0.0001",
-               slippage_bps: int = 100, nonce: int | None = None) -> st.MasterSignal:
-        tin, tout = self.m.token(token_in).address, self.m.token(token_out).address
-        return st.MasterSignal(self.strategy_id, tin, tout, size_mode, size_bps, lots,
-                               signals.limit_price_wad(limit), signals.limit_price_wad(ref), slippage_bps,
-                               self.m.cohort.adapters["uniswap-v3"], encode_v3_path([tin, tout], [3000]),
-                               nonce if nonce is not None else next(_nonces), 2**40)
-
-    def sign(self, master: st.MasterSignal, signer: LocalAccount | None = None) -> st.SignedMaster:
-        return st.sign(master, self.strategies.domain(), signer or self.manager)
+    book: shared.MasterBook  # builds and signs the strategy's master signals (USDC -> WETH by default)
 
     def run(self, signed: st.SignedMaster, followers: list[Vault], keeper: str, slippage_bps: int = 10) -> dict:
         addresses = [f.address for f in followers]
@@ -74,22 +61,23 @@ def follower(w3: Web3, deployment: mf.Manifest, roles: Roles, strategy_id: int, 
 
 @pytest.fixture()
 def mam(w3: Web3, deployment: mf.Manifest, roles: Roles) -> Mam:
-    strategies = st.Strategies(w3, deployment.cohort.strategies or "")
-    strategy_id = strategies.create(roles.manager.address, "Momentum", roles.owner)
-    return Mam(strategies, strategy_id, roles.manager, deployment)
+    strategies, strategy_id = shared.new_strategy(w3, deployment, roles)
+    return Mam(strategies, strategy_id, shared.MasterBook(strategies, deployment, strategy_id, roles.manager))
 
 
 EQUITY, AGGRESSIVE = shared.EQUITY, shared.ONE_AND_HALF
 LOT = st.FollowRule(st.RuleKind.FIXED_LOT, fixed_lot=3_000 * USDC, min_lot=USDC)
 
 
-def test_python_and_the_contract_share_one_master_signal_definition(mam: Mam) -> None:
+def test_python_and_the_contract_share_one_master_signal_definition(mam: Mam, deployment: mf.Manifest) -> None:
     assert bytes(call(mam.strategies.fn.masterSignalTypehash())) == Web3.keccak(text=st.type_string())
-    for master in (mam.master(), mam.master("WETH", "USDC", size_mode=SizeMode.NAV, lots=5 * WAD, nonce=2**200)):
-        signed = mam.sign(master)
+    weth, usdc = deployment.token("WETH").address, deployment.token("USDC").address
+    sell_weth = {"token_in": weth, "token_out": usdc, "path": encode_v3_path([weth, usdc], [3000])}
+    for master in (mam.book.build(), mam.book.build(size_mode=SizeMode.NAV, lots=5 * WAD, nonce=2**200, **sell_weth)):
+        signed = mam.book.sign(master)
         assert mam.strategies.master_digest(master) == signed.digest
         again = st.SignedMaster.from_json_dict(signed.to_json_dict())
-        assert st.verify(again, mam.strategies.domain(), mam.manager.address) == signed.digest
+        assert st.verify(again, mam.strategies.domain(), mam.book.manager.address) == signed.digest
 
 
 def test_three_rules_fill_one_master_signal_at_one_price(w3: Web3, deployment: mf.Manifest, roles: Roles,
@@ -98,7 +86,7 @@ def test_three_rules_fill_one_master_signal_at_one_price(w3: Web3, deployment: m
     a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, inv[0], 100_000 * USDC)
     b = follower(w3, deployment, roles, mam.strategy_id, AGGRESSIVE, inv[1], 200_000 * USDC)
     c = follower(w3, deployment, roles, mam.strategy_id, LOT, inv[2], 50_000 * USDC)
-    signed = mam.sign(mam.master(size_bps=1000, lots=2 * WAD))  # 10% of holdings; 2 lots
+    signed = mam.book.signed(size_bps=1000, lots=2 * WAD)  # 10% of holdings; 2 lots
     run = mam.run(signed, [a, b, c], roles.keeper)
     assert run["skipped"] == {}
     expected = {a.address: 10_000 * USDC, b.address: 30_000 * USDC, c.address: 6_000 * USDC}
@@ -116,8 +104,7 @@ def test_three_rules_fill_one_master_signal_at_one_price(w3: Web3, deployment: m
         assert Vault(w3, addr).holdings(weth) == f["amountOut"]
     # nothing stays in the strategies contract
     for symbol in ("USDC", "WETH"):
-        token = w3.eth.contract(address=deployment.token(symbol).address, abi=_ERC20)
-        assert token.functions.balanceOf(mam.strategies.address).call() == 0
+        assert call(devnet.token(w3, deployment, symbol).functions.balanceOf(mam.strategies.address)) == 0
 
 
 def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
@@ -129,7 +116,7 @@ def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
                      inv[2], 100_000 * USDC)
     transact(paused.fn.setPaused(True), roles.guardian)
     # the master saw WETH at 2,000 USDC: a fill near 3,000 is 33% worse than its reference
-    signed = mam.sign(mam.master(ref="0.0005"))
+    signed = mam.book.signed(ref_price=signals.limit_price_wad("0.0005"))
     usdc = deployment.token("USDC").address
     before = {v.address: v.holdings(usdc) for v in (paused, picky)}
     run = mam.run(signed, [ok, paused, picky], roles.keeper)
@@ -149,7 +136,7 @@ def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
 def test_replaying_a_followers_share_reverts(w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
     a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
     b = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[1], 100_000 * USDC)
-    signed = mam.sign(mam.master())
+    signed = mam.book.signed()
     mam.run(signed, [a], roles.keeper)
     assert mam.strategies.share_filled(mam.strategy_id, a.address, signed.master.nonce)
     total_in, total_out = mam.strategies.simulate(signed, [b.address], roles.keeper)
@@ -166,12 +153,12 @@ def test_the_manager_cancels_a_master_signal_before_it_runs(w3: Web3, deployment
                                                              mam: Mam) -> None:
     a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
     b = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[1], 100_000 * USDC)
-    signed = mam.sign(mam.master(nonce=2**70 + 3))
+    signed = mam.book.signed(nonce=2**70 + 3)
     mam.run(signed, [a], roles.keeper)  # a chunk ran before the cancel: it stays filled
     word, bit = signed.master.nonce >> 8, 1 << (signed.master.nonce & 0xFF)
     with reverts("StrategyNotManager", roles.keeper):
         transact(mam.strategies.fn.cancelMasters(mam.strategy_id, word, bit), roles.keeper)
-    receipt = transact(mam.strategies.fn.cancelMasters(mam.strategy_id, word, bit), mam.manager.address)
+    receipt = transact(mam.strategies.fn.cancelMasters(mam.strategy_id, word, bit), mam.book.manager.address)
     assert mam.strategies.events(receipt, "MastersCancelled")[0]["mask"] == bit
     assert call(mam.strategies.fn.masterCancelled(mam.strategy_id, signed.master.nonce))
     with reverts("StrategyMasterCancelled", mam.strategy_id, signed.master.nonce):
@@ -182,10 +169,10 @@ def test_the_manager_cancels_a_master_signal_before_it_runs(w3: Web3, deployment
 def test_only_the_strategy_managers_signature_and_a_followers_keeper_move_funds(
         w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam, outsider_key: LocalAccount) -> None:
     a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
-    forged = mam.sign(mam.master(), signer=outsider_key)
+    forged = mam.book.sign(mam.book.build(), signer=outsider_key)
     with reverts("CohortInvalidSignature"):
         mam.strategies.execute(forged, [a.address], 1, roles.keeper)
-    signed = mam.sign(mam.master())
+    signed = mam.book.signed()
     run = mam.run(signed, [a], roles.outsider)  # anyone may call; the vault checks its keeper list
     name, (who,) = run["skipped"][a.address]
     assert (name, who.lower()) == ("CohortNotKeeper", roles.outsider.lower())
@@ -199,7 +186,7 @@ def test_only_the_strategy_managers_signature_and_a_followers_keeper_move_funds(
 def test_a_low_floor_never_fills_a_follower_below_its_own_minimum(
         w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
     a = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
-    signed = mam.sign(mam.master())
+    signed = mam.book.signed()
     # a keeper (or a sandwich) offering 1 wei per unit: the follower refuses, nothing moves
     receipt = mam.strategies.execute(signed, [a.address], 1, roles.keeper)
     ((name, (floor_out, min_out)),) = [decode_revert(e["reason"])
@@ -224,7 +211,7 @@ def test_residuals_carry_so_fills_track_the_entitlement(w3: Web3, deployment: mf
     for _ in range(6):
         held = a.holdings(usdc)
         exact_total += Decimal(held) / 100
-        run = mam.run(mam.sign(mam.master(size_bps=100)), [a], roles.keeper)
+        run = mam.run(mam.book.signed(size_bps=100), [a], roles.keeper)
         filled += sum(f["amountIn"] for f in run["fills"][a.address])
         residual = int(call(a.fn.residualOf(usdc)))
         assert 0 <= residual < 150 * USDC * scale
@@ -267,7 +254,7 @@ def test_each_follower_keeps_its_own_limits_loss_budget_size_cap_and_price_bound
     # 10x a 10% master asks for all the USDC: the vault's max-trade limit (50% of NAV) caps it
     wild = follower(w3, deployment, roles, mam.strategy_id,
                     st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=100_000), inv[2], 100_000 * USDC)
-    signed = mam.sign(mam.master(size_bps=1000))
+    signed = mam.book.signed(size_bps=1000)
     run = mam.run(signed, [ok, tight, wild], roles.keeper)
     name, (loss, available) = run["skipped"][tight.address]
     assert name == "CohortLossBudgetExceeded" and loss > available
@@ -277,7 +264,7 @@ def test_each_follower_keeps_its_own_limits_loss_budget_size_cap_and_price_bound
     assert allocated["residual"] == 0
     # a sandwich pushes WETH's spot 5% away from its TWAP: every follower refuses by its own bound
     Market(w3, deployment).move("WETH", 5)
-    run = mam.run(mam.sign(mam.master()), [ok, wild], roles.keeper)
+    run = mam.run(mam.book.signed(), [ok, wild], roles.keeper)
     assert {name for name, _ in run["skipped"].values()} == {"CohortPriceDeviation"}
     assert run["master"]["totalIn"] == 0
 
@@ -286,18 +273,13 @@ def test_a_fake_follower_claiming_input_it_never_sent_cannot_share_the_trade(
         w3: Web3, deployment: mf.Manifest, roles: Roles, mam: Mam) -> None:
     real = follower(w3, deployment, roles, mam.strategy_id, EQUITY, roles.investors[0], 100_000 * USDC)
     fake = deploy(w3, project_artifact("FakeFollower"), 5_000 * USDC, sender=roles.outsider)
-    signed = mam.sign(mam.master())
+    signed = mam.book.signed()
     total_in, total_out = mam.strategies.simulate(signed, [real.address], roles.keeper)
     with reverts("StrategyTransferMismatch"):
         mam.strategies.execute(signed, [real.address, fake.address], st.floor_price(total_in, total_out, 10),
                                roles.keeper)
 
 
-_ERC20 = [{"name": "balanceOf", "type": "function", "stateMutability": "view",
-           "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]}]
-
-
 @pytest.fixture()
 def outsider_key() -> LocalAccount:
-    from eth_account import Account
     return Account.from_key("0x" + "42" * 32)

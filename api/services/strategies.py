@@ -27,7 +27,7 @@ from api.schemas.strategies import (
     StrategyOut,
     StrategySummary,
 )
-from api.services.context import all_tokens, load_head
+from api.services.context import all_tokens, load_head, token_of
 from cohort.errors import ContractRevert
 from cohort.reverts import explain
 from cohort.tx import decode_revert
@@ -113,7 +113,7 @@ def _fill_out(fill: models.StrategyFill, names: dict[str, str], tokens: dict[str
               block_price: str | None, trade_ids: dict[tuple[str, int, int], int]) -> FillOut:
     fill_price = None
     if fill.amount_in is not None and fill.amount_out is not None and fill.token_out is not None:
-        tin, tout = _token(tokens, fill.token_in), _token(tokens, fill.token_out)
+        tin, tout = token_of(tokens, fill.token_in), token_of(tokens, fill.token_out)
         fill_price = price(fill.amount_out, tout.decimals, fill.amount_in, tin.decimals)
     trade_id = None if fill.trade_log_index is None else trade_ids.get((fill.vault, fill.block_number,
                                                                         fill.trade_log_index))
@@ -129,11 +129,7 @@ def skip_reason(data: str, tokens: dict[str, TokenOut], context: dict[str, Any])
     """(error name, the revert in words) of a follower's revert data."""
     name, args = decode_revert(data)
     revert = ContractRevert(name, args, data)
-    return name, explain(revert, name_of=lambda a: _token(tokens, a).symbol, context=context)
-
-
-def _token(tokens: dict[str, TokenOut], address: str) -> TokenOut:
-    return tokens.get(address) or TokenOut(address=address, symbol=address[:10], decimals=18)
+    return name, explain(revert, name_of=lambda a: token_of(tokens, a).symbol, context=context)
 
 
 def _master_trades(session: Session, strategy_id: int, executions: Sequence[models.MasterExecution]
@@ -161,7 +157,7 @@ def _master_trades(session: Session, strategy_id: int, executions: Sequence[mode
     out = []
     for nonce, group in by_nonce.items():
         first = group[0]
-        tin, tout = _token(tokens, first.token_in), _token(tokens, first.token_out)
+        tin, tout = token_of(tokens, first.token_in), token_of(tokens, first.token_out)
         signal = next((json.loads(e.signal) for e in group if e.signal), None)
         limit = None if signal is None else ratio(int(signal["limitPrice"]), WAD)
         ref = None if signal is None else ratio(int(signal["refPrice"]), WAD)

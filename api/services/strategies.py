@@ -30,9 +30,10 @@ from api.schemas.strategies import (
 from api.services.context import all_tokens, load_head, token_of
 from cohort.errors import ContractRevert
 from cohort.reverts import explain
+from cohort.strategies import RuleKind
 from cohort.tx import decode_revert
 
-RULE_KINDS = ("equity", "multiplier", "fixed_lot")  # FollowRule.kind (Allocation.EQUITY, MULTIPLIER, FIXED_LOT)
+RULE_KINDS = tuple(kind.name.lower() for kind in RuleKind)  # FollowRule.kind: equity, multiplier, fixed_lot
 
 
 def rule_out(rule: dict[str, Any]) -> FollowRuleOut:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -39,8 +40,9 @@ STATEMENT_EVENTS = ("Deposit", "RedeemRequest", "RedeemRequestCanceled", "Withdr
 # ==================================================================== configuration
 
 
+@cache
 def error_abi() -> list[dict[str, Any]]:
-    """Every custom error of the project's contracts (the page names a revert with it)."""
+    """Every custom error of the project's contracts (the page names a revert with it); built once."""
     seen: dict[str, dict[str, Any]] = {}
     for name in ("CohortVault", "CohortVaultAdmin", "UniswapV3TwapOracle", "UniswapV3Adapter", "UniswapV2Adapter",
                  "TestToken"):

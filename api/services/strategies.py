@@ -73,21 +73,24 @@ def _strategy_or_404(session: Session, strategy_id: int) -> models.Strategy:
     return row
 
 
-def _summary(session: Session, row: models.Strategy) -> dict[str, Any]:
+def _summaries(session: Session, rows: Sequence[models.Strategy]) -> list[dict[str, Any]]:
+    """Each strategy's summary: its current followers and master trades counted in one query each."""
     f, e = models.StrategyFollow, models.MasterExecution
-    followers = session.scalar(select(func.count()).select_from(f).where(
-        f.strategy_id == row.strategy_id, f.ended_block.is_(None))) or 0
-    trades = session.scalar(select(func.count(func.distinct(e.nonce))).where(e.strategy_id == row.strategy_id)) or 0
-    return {"id": row.strategy_id, "name": row.name, "owner": row.owner, "manager": row.manager,
-            "followers": int(followers), "master_trades": int(trades), "created_block": row.created_block,
-            "created_timestamp": row.created_at}
+    ids = [row.strategy_id for row in rows]
+    followers = dict(session.execute(select(f.strategy_id, func.count()).where(
+        f.strategy_id.in_(ids), f.ended_block.is_(None)).group_by(f.strategy_id)).all())
+    trades = dict(session.execute(select(e.strategy_id, func.count(func.distinct(e.nonce))).where(
+        e.strategy_id.in_(ids)).group_by(e.strategy_id)).all())
+    return [{"id": row.strategy_id, "name": row.name, "owner": row.owner, "manager": row.manager,
+             "followers": int(followers.get(row.strategy_id, 0)), "master_trades": int(trades.get(row.strategy_id, 0)),
+             "created_block": row.created_block, "created_timestamp": row.created_at} for row in rows]
 
 
 def list_strategies(session: Session, limit: int, offset: int) -> Page[StrategySummary]:
     total = session.scalar(select(func.count()).select_from(models.Strategy)) or 0
     rows = session.scalars(select(models.Strategy).order_by(models.Strategy.strategy_id).limit(limit).offset(offset))
-    return Page[StrategySummary](items=[StrategySummary(**_summary(session, r)) for r in rows], total=int(total),
-                                 limit=limit, offset=offset)
+    return Page[StrategySummary](items=[StrategySummary(**s) for s in _summaries(session, rows.all())],
+                                 total=int(total), limit=limit, offset=offset)
 
 
 def get_strategy(session: Session, strategy_id: int) -> StrategyOut:
@@ -104,7 +107,7 @@ def get_strategy(session: Session, strategy_id: int) -> StrategyOut:
                           since_block=follow.followed_block, since_timestamp=follow.followed_at,
                           until_block=follow.ended_block, until_timestamp=follow.ended_at)
         (current if follow.ended_block is None else former).append(out)
-    return StrategyOut(**_summary(session, row), manager_since_block=row.manager_block,
+    return StrategyOut(**_summaries(session, [row])[0], manager_since_block=row.manager_block,
                        manager_since_timestamp=row.manager_at, created_tx=row.created_tx, current_followers=current,
                        former_followers=former, block_number=load_head(session).block_number)
 

@@ -155,7 +155,6 @@ class EventDecoder:
 
 @cache
 def cohort_decoder() -> EventDecoder:
-    """Vault events (CohortVault, its admin and follower modules), the factory's VaultCreated and
-    CohortStrategies' events."""
-    return EventDecoder([vault_abi(), project_artifact("VaultFactory").abi, project_artifact("ICohortFollower").abi,
-                         project_artifact("ICohortStrategies").abi])
+    """Vault events (CohortVault, its admin and follower modules: `vault_abi`), the factory's
+    VaultCreated and CohortStrategies' events."""
+    return EventDecoder([vault_abi(), project_artifact("VaultFactory").abi, project_artifact("ICohortStrategies").abi])

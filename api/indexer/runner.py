@@ -271,9 +271,9 @@ class Indexer:
         """The factory's VaultCreated logs, the strategies contract's logs, then every known and new
         vault's logs, in the range."""
         raw = self.rpc.get_logs(first, last, self.factory, [self._vault_created])
-        if self.strategies is not None:
-            raw += self.rpc.get_logs(first, last, self.strategies)
         vaults += [checksum("0x" + str(r["topics"][1])[-40:]) for r in raw if len(r.get("topics", [])) > 1]
+        if self.strategies is not None:  # after the new vaults: its topics name strategies, not vaults
+            raw += self.rpc.get_logs(first, last, self.strategies)
         chunk = self.settings.address_chunk
         for i in range(0, len(vaults), chunk):
             raw += self.rpc.get_logs(first, last, vaults[i:i + chunk])

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 from sqlalchemy import select
-from web3 import Web3
 
 from api import models
 from api.deps import MAX_PAGE, InvestorDep, SessionDep, StateDep, VaultDep
@@ -26,7 +25,6 @@ from cohort import manifest as mf
 from cohort.chain import connect
 from cohort.errors import ManifestError
 from cohort.onchain import SizeMode
-from cohort.vault import Vault
 
 router = APIRouter(prefix="/app", tags=["web app"], responses=ERRORS)
 
@@ -76,12 +74,10 @@ def config(session: SessionDep, state: StateDep) -> dict[str, Any]:
     return service.app_config(manifest, chain_id, settings.keeper_url)
 
 
-def _compared(session: SessionDep, w3: Web3, ctx: VaultContext) -> VaultCompared:
-    share_decimals = int(Vault(w3, ctx.address).fn.decimals().call())
-    scale = 10 ** (18 + share_decimals - ctx.token(ctx.asset).decimals)  # the vault's price-per-share scale
-    perf = service.performance(service.price_series(session, ctx, scale))
+def _compared(session: SessionDep, ctx: VaultContext) -> VaultCompared:
+    perf = service.performance(service.price_series(session, ctx))
     return VaultCompared(
-        detail=vault_service.vault_detail(ctx), share_decimals=share_decimals,
+        detail=vault_service.vault_detail(ctx), share_decimals=service.share_decimals(ctx),
         inception_price_per_share=str(perf.inception_pps) if perf else None,
         return_since_inception=service.fraction(perf.return_since_inception) if perf else None,
         max_drawdown=service.fraction(perf.max_drawdown) if perf else None)
@@ -89,14 +85,13 @@ def _compared(session: SessionDep, w3: Web3, ctx: VaultContext) -> VaultCompared
 
 @router.get("/vaults", response_model=list[VaultCompared], summary="Every vault with its return and drawdown")
 def compare_vaults(session: SessionDep, state: StateDep) -> list[VaultCompared]:
-    w3 = connect(state.settings.rpc_url)
-    return [_compared(session, w3, load_vault(session, state.chain, state.contexts, summary.address))
+    return [_compared(session, load_vault(session, state.chain, state.contexts, summary.address))
             for summary in vault_service.list_vaults(session, MAX_PAGE, 0).items]
 
 
 @router.get("/vaults/{vault}", response_model=VaultCompared, summary="One vault with its return and drawdown")
 def compare_vault(vault: VaultDep, session: SessionDep, state: StateDep) -> VaultCompared:
-    return _compared(session, connect(state.settings.rpc_url), vault)
+    return _compared(session, vault)
 
 
 @router.get("/vaults/{vault}/investors/{investor}/equity",
@@ -109,8 +104,7 @@ def equity(vault: VaultDep, investor: InvestorDep, session: SessionDep, state: S
 
 
 def _statement(vault: VaultDep, investor: str, session: SessionDep, state: StateDep) -> list[dict[str, str]]:
-    share_decimals = int(Vault(connect(state.settings.rpc_url), vault.address).fn.decimals().call())
-    return service.statement_rows(session, vault, investor, share_decimals)
+    return service.statement_rows(session, vault, investor, service.share_decimals(vault))
 
 
 @router.get("/vaults/{vault}/investors/{investor}/statement",

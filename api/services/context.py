@@ -71,6 +71,11 @@ def load_head(session: Session) -> Head:
     return Head(row.cursor_block, row.cursor_hash, row.reorg_count)
 
 
+def token_of(tokens: dict[str, TokenOut], address: str) -> TokenOut:
+    """A token's metadata, or a placeholder (its address as the symbol, 18 decimals) for one not indexed."""
+    return tokens.get(address) or TokenOut(address=address, symbol=address[:10], decimals=18)
+
+
 @dataclass
 class VaultContext:
     address: str
@@ -91,7 +96,7 @@ class VaultContext:
     cache: dict[str, Any] = field(default_factory=dict)  # per-context memo (e.g. the manager view)
 
     def token(self, address: str) -> TokenOut:
-        return self.tokens.get(address) or TokenOut(address=address, symbol=address[:10], decimals=18)
+        return token_of(self.tokens, address)
 
     @property
     def supply(self) -> int:

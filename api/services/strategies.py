@@ -27,12 +27,13 @@ from api.schemas.strategies import (
     StrategyOut,
     StrategySummary,
 )
-from api.services.context import all_tokens, load_head
+from api.services.context import all_tokens, load_head, token_of
 from cohort.errors import ContractRevert
 from cohort.reverts import explain
+from cohort.strategies import RuleKind
 from cohort.tx import decode_revert
 
-RULE_KINDS = ("equity", "multiplier", "fixed_lot")  # FollowRule.kind (Allocation.EQUITY, MULTIPLIER, FIXED_LOT)
+RULE_KINDS = tuple(kind.name.lower() for kind in RuleKind)  # FollowRule.kind: equity, multiplier, fixed_lot
 
 
 def rule_out(rule: dict[str, Any]) -> FollowRuleOut:
@@ -72,21 +73,24 @@ def _strategy_or_404(session: Session, strategy_id: int) -> models.Strategy:
     return row
 
 
-def _summary(session: Session, row: models.Strategy) -> dict[str, Any]:
+def _summaries(session: Session, rows: Sequence[models.Strategy]) -> list[dict[str, Any]]:
+    """Each strategy's summary: its current followers and master trades counted in one query each."""
     f, e = models.StrategyFollow, models.MasterExecution
-    followers = session.scalar(select(func.count()).select_from(f).where(
-        f.strategy_id == row.strategy_id, f.ended_block.is_(None))) or 0
-    trades = session.scalar(select(func.count(func.distinct(e.nonce))).where(e.strategy_id == row.strategy_id)) or 0
-    return {"id": row.strategy_id, "name": row.name, "owner": row.owner, "manager": row.manager,
-            "followers": int(followers), "master_trades": int(trades), "created_block": row.created_block,
-            "created_timestamp": row.created_at}
+    ids = [row.strategy_id for row in rows]
+    followers = dict(session.execute(select(f.strategy_id, func.count()).where(
+        f.strategy_id.in_(ids), f.ended_block.is_(None)).group_by(f.strategy_id)).all())
+    trades = dict(session.execute(select(e.strategy_id, func.count(func.distinct(e.nonce))).where(
+        e.strategy_id.in_(ids)).group_by(e.strategy_id)).all())
+    return [{"id": row.strategy_id, "name": row.name, "owner": row.owner, "manager": row.manager,
+             "followers": int(followers.get(row.strategy_id, 0)), "master_trades": int(trades.get(row.strategy_id, 0)),
+             "created_block": row.created_block, "created_timestamp": row.created_at} for row in rows]
 
 
 def list_strategies(session: Session, limit: int, offset: int) -> Page[StrategySummary]:
     total = session.scalar(select(func.count()).select_from(models.Strategy)) or 0
     rows = session.scalars(select(models.Strategy).order_by(models.Strategy.strategy_id).limit(limit).offset(offset))
-    return Page[StrategySummary](items=[StrategySummary(**_summary(session, r)) for r in rows], total=int(total),
-                                 limit=limit, offset=offset)
+    return Page[StrategySummary](items=[StrategySummary(**s) for s in _summaries(session, rows.all())],
+                                 total=int(total), limit=limit, offset=offset)
 
 
 def get_strategy(session: Session, strategy_id: int) -> StrategyOut:
@@ -103,7 +107,7 @@ def get_strategy(session: Session, strategy_id: int) -> StrategyOut:
                           since_block=follow.followed_block, since_timestamp=follow.followed_at,
                           until_block=follow.ended_block, until_timestamp=follow.ended_at)
         (current if follow.ended_block is None else former).append(out)
-    return StrategyOut(**_summary(session, row), manager_since_block=row.manager_block,
+    return StrategyOut(**_summaries(session, [row])[0], manager_since_block=row.manager_block,
                        manager_since_timestamp=row.manager_at, created_tx=row.created_tx, current_followers=current,
                        former_followers=former, block_number=load_head(session).block_number)
 
@@ -113,7 +117,7 @@ def _fill_out(fill: models.StrategyFill, names: dict[str, str], tokens: dict[str
               block_price: str | None, trade_ids: dict[tuple[str, int, int], int]) -> FillOut:
     fill_price = None
     if fill.amount_in is not None and fill.amount_out is not None and fill.token_out is not None:
-        tin, tout = _token(tokens, fill.token_in), _token(tokens, fill.token_out)
+        tin, tout = token_of(tokens, fill.token_in), token_of(tokens, fill.token_out)
         fill_price = price(fill.amount_out, tout.decimals, fill.amount_in, tin.decimals)
     trade_id = None if fill.trade_log_index is None else trade_ids.get((fill.vault, fill.block_number,
                                                                         fill.trade_log_index))
@@ -129,11 +133,7 @@ def skip_reason(data: str, tokens: dict[str, TokenOut], context: dict[str, Any])
     """(error name, the revert in words) of a follower's revert data."""
     name, args = decode_revert(data)
     revert = ContractRevert(name, args, data)
-    return name, explain(revert, name_of=lambda a: _token(tokens, a).symbol, context=context)
-
-
-def _token(tokens: dict[str, TokenOut], address: str) -> TokenOut:
-    return tokens.get(address) or TokenOut(address=address, symbol=address[:10], decimals=18)
+    return name, explain(revert, name_of=lambda a: token_of(tokens, a).symbol, context=context)
 
 
 def _master_trades(session: Session, strategy_id: int, executions: Sequence[models.MasterExecution]
@@ -161,7 +161,7 @@ def _master_trades(session: Session, strategy_id: int, executions: Sequence[mode
     out = []
     for nonce, group in by_nonce.items():
         first = group[0]
-        tin, tout = _token(tokens, first.token_in), _token(tokens, first.token_out)
+        tin, tout = token_of(tokens, first.token_in), token_of(tokens, first.token_out)
         signal = next((json.loads(e.signal) for e in group if e.signal), None)
         limit = None if signal is None else ratio(int(signal["limitPrice"]), WAD)
         ref = None if signal is None else ratio(int(signal["refPrice"]), WAD)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api import models
 from api.ledger.math import WAD, ratio
-from api.schemas.common import Page, TokenOut
+from api.schemas.common import Page
 from api.schemas.vaults import (
     EpochOut,
     FeeTotals,
@@ -18,11 +18,7 @@ from api.schemas.vaults import (
     VaultDetail,
     VaultSummary,
 )
-from api.services.context import VaultContext, all_tokens, jsonable
-
-
-def _token(tokens: dict[str, TokenOut], address: str) -> TokenOut:
-    return tokens.get(address) or TokenOut(address=address, symbol=address[:10], decimals=18)
+from api.services.context import VaultContext, all_tokens, jsonable, token_of
 
 
 def list_vaults(session: Session, limit: int, offset: int) -> Page[VaultSummary]:
@@ -36,7 +32,7 @@ def list_vaults(session: Session, limit: int, offset: int) -> Page[VaultSummary]
                                                          models.Account.last_position > 0)
         .group_by(models.Account.vault)).all()) if addresses else {}
     tokens = all_tokens(session)
-    items = [VaultSummary(address=v.address, name=v.name, symbol=v.symbol, asset=_token(tokens, v.asset),
+    items = [VaultSummary(address=v.address, name=v.name, symbol=v.symbol, asset=token_of(tokens, v.asset),
                           manager=json.loads(s.config).get("manager"), created_block=v.created_block,
                           supply=str(s.supply), investors=int(counts.get(v.address, 0)), trades=int(s.trade_count))
              for v, s in rows]

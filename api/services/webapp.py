@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from web3 import Web3
 
 from api import models
 from api.errors import BadInput
-from api.ledger.math import ratio
+from api.ledger.math import DECIMALS_OFFSET, PPS_SCALE, ratio
 from api.ledger.state import ZERO_ADDRESS
 from api.services.context import VaultContext
 from cohort import signals
@@ -39,8 +40,9 @@ STATEMENT_EVENTS = ("Deposit", "RedeemRequest", "RedeemRequestCanceled", "Withdr
 # ==================================================================== configuration
 
 
+@cache
 def error_abi() -> list[dict[str, Any]]:
-    """Every custom error of the project's contracts (the page names a revert with it)."""
+    """Every custom error of the project's contracts (the page names a revert with it); built once."""
     seen: dict[str, dict[str, Any]] = {}
     for name in ("CohortVault", "CohortVaultAdmin", "UniswapV3TwapOracle", "UniswapV3Adapter", "UniswapV2Adapter",
                  "TestToken"):
@@ -82,24 +84,29 @@ def performance(prices: Iterable[int]) -> Performance | None:
     return Performance(series[0], Decimal(series[-1]) / Decimal(series[0]) - 1, deepest)
 
 
-def first_deposit_price(session: Session, vault: str, pps_scale: int) -> int | None:
-    """The price the first deposit paid, at the vault's price-per-share scale (1e18 = one whole asset
-    per whole share, so `pps_scale` is 10**(18 + share decimals - asset decimals))."""
+def first_deposit_price(session: Session, vault: str) -> int | None:
+    """The price the first deposit paid, at the vault's price-per-share scale (PPS_SCALE: 1e18 = one
+    whole asset per whole share)."""
     row = session.scalars(select(models.Event).where(models.Event.vault == vault, models.Event.name == "Deposit")
                           .order_by(models.Event.block_number, models.Event.log_index).limit(1)).first()
     if row is None:
         return None
     args = json.loads(row.args)
     shares = int(args.get("shares", 0))
-    return int(args["assets"]) * pps_scale // shares if shares else None
+    return int(args["assets"]) * PPS_SCALE // shares if shares else None
 
 
-def price_series(session: Session, ctx: VaultContext, pps_scale: int) -> list[int]:
+def share_decimals(ctx: VaultContext) -> int:
+    """The vault's decimals(): its asset's plus the virtual offset (ERC-4626 with _decimalsOffset)."""
+    return ctx.token(ctx.asset).decimals + DECIMALS_OFFSET
+
+
+def price_series(session: Session, ctx: VaultContext) -> list[int]:
     """The first deposit's price, every accrual's and settlement's, and the price now (nothing
     before the first deposit: a vault nobody invested in has no performance)."""
     points = session.scalars(select(models.NavPoint).where(models.NavPoint.vault == ctx.address)
                              .order_by(models.NavPoint.block_number, models.NavPoint.log_index)).all()
-    first = first_deposit_price(session, ctx.address, pps_scale)
+    first = first_deposit_price(session, ctx.address)
     if first is None:
         return []
     return [first, *(int(p.price_per_share) for p in points), int(ctx.snapshot.price_per_share)]

@@ -28,11 +28,9 @@ from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault
 from tests.helpers import deposit
+from tests.mam import EQUITY, HALF, ONE_AND_HALF, USDC
 
-USDC = 10**6
-CONSERVATIVE = st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=5_000)
-AGGRESSIVE = st.FollowRule(st.RuleKind.MULTIPLIER, multiplier_bps=15_000)
-EQUITY = st.FollowRule(st.RuleKind.EQUITY)
+CONSERVATIVE, AGGRESSIVE = HALF, ONE_AND_HALF
 PICKY = replace(EQUITY, tolerance_bps=10)
 REF_PRICE = "0.0005"  # WETH at 2,000 USDC: the pools trade it near 3,000, so fills are ~33% worse
 
@@ -86,8 +84,9 @@ def build_mam(w3: Web3, m: mf.Manifest, roles: Roles) -> MamScenario:
     follow_blocks: dict[str, int] = {}
     for i, (label, rule) in enumerate(rules.items()):
         vault = make_vault(w3, m, roles, f"mam-{label}", VaultConfig(name=f"MAM {label}", timelock=0))
-        receipt = transact(vault.fn.followStrategy(strategy_id, rule.as_tuple()), roles.owner)
-        follow_blocks[label] = int(receipt["blockNumber"])
+        change = st.follow(vault, strategy_id, rule, roles.owner)
+        assert change.applied, change
+        follow_blocks[label] = int(change.receipt["blockNumber"])
         investors[label] = roles.investors[i]
         deposit(w3, m, vault, investors[label], 100_000 * USDC)
         vaults[label] = vault
@@ -100,7 +99,7 @@ def build_mam(w3: Web3, m: mf.Manifest, roles: Roles) -> MamScenario:
     first = _execute(strategies, signed, list(vaults.values()), roles.keeper)
     transact(vaults["paused"].fn.setPaused(False), roles.owner)
     second = _execute(strategies, signed, [vaults["paused"]], roles.keeper)
-    unfollow = transact(vaults["conservative"].fn.unfollowStrategy(), roles.owner)
+    unfollow = st.unfollow(vaults["conservative"], roles.owner)
     new_manager = roles.investors[-1]
     changed = transact(strategies.fn.setManager(strategy_id, new_manager), roles.owner)
     return MamScenario(strategies=strategies, strategy_id=strategy_id, owner=roles.owner, manager=manager.address,

@@ -24,7 +24,6 @@ from eth_typing import Hash32
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
-from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from cohort import units
@@ -43,7 +42,7 @@ from cohort.signals import (
     recover_digest,
     typed_digest,
 )
-from cohort.tx import call, transact
+from cohort.tx import call, receipt_events, transact
 from cohort.vault import Vault
 
 WAD = 10**18
@@ -256,8 +255,7 @@ class Strategies:
 
     def events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
         """This contract's `name` events in `receipt`."""
-        return [dict(e["args"]) for e in getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
-                if e["address"] == self.address]
+        return receipt_events(self.contract, receipt, name)
 
     def create(self, manager: str, name: str, sender: str) -> int:
         """Creates a strategy traded by `manager`, owned by `sender`; returns its id."""

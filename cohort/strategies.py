@@ -31,6 +31,7 @@ from cohort.artifacts import project_artifact
 from cohort.errors import ContractRevert, SignalError
 from cohort.signals import (
     DOMAIN_TYPE,
+    WAD,
     Domain,
     envelope_from_json,
     envelope_to_json,
@@ -45,7 +46,6 @@ from cohort.signals import (
 from cohort.tx import call, receipt_events, transact
 from cohort.vault import Vault
 
-WAD = 10**18
 SIMULATION_FLOOR = 2**128  # a floor price no pool meets (see Strategies.simulate)
 STRATEGIES_DOMAIN_NAME = "CohortStrategies"
 
@@ -76,6 +76,7 @@ _NAMES = {"strategy_id": "strategyId", "token_in": "tokenIn", "token_out": "toke
           "size_bps": "sizeBps", "lots": "lots", "limit_price": "limitPrice", "ref_price": "refPrice",
           "max_slippage_bps": "maxSlippageBps", "adapter": "adapter", "path": "path", "nonce": "nonce",
           "deadline": "deadline"}
+_ATTRS = {name: attr for attr, name in _NAMES.items()}
 _ADDRESSES = ("token_in", "token_out", "adapter")
 
 
@@ -97,7 +98,7 @@ class MasterSignal:
 
     def __post_init__(self) -> None:
         for name, typ in master_fields():
-            attr = next(k for k, v in _NAMES.items() if v == name)
+            attr = _ATTRS[name]
             value = getattr(self, attr)
             if typ.startswith("uint") and not 0 <= value < 2 ** int(typ[4:]):
                 raise SignalError(f"{name} out of range for {typ}: {value}")
@@ -106,7 +107,7 @@ class MasterSignal:
         """Values keyed by the Solidity field names (camelCase), in struct order."""
         out: dict[str, Any] = {}
         for name, _typ in master_fields():
-            attr = next(k for k, v in _NAMES.items() if v == name)
+            attr = _ATTRS[name]
             value = getattr(self, attr)
             out[name] = to_checksum_address(value) if attr in _ADDRESSES else bytes(value) if attr == "path" else value
         return out

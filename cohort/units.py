@@ -13,6 +13,7 @@ group thousands with commas (`1,234.56 USDC`): easy to read, and never mistaken 
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal
 
 from cohort.errors import CohortError
@@ -121,3 +122,8 @@ def format_duration(seconds: int) -> str:
             parts.append(f"{left // size}{unit}")
             left %= size
     return sign + (" ".join(parts[:2]) or "0s")
+
+
+def format_utc(timestamp: int) -> str:
+    """A unix time as `2026-01-31 12:00:00 UTC` (chain times are UTC)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))

@@ -125,10 +125,7 @@ class Context:
                      str(call(v.fn.symbol())), int(call(v.fn.decimals())))
 
     def token_symbol(self, address: str) -> str:
-        for symbol, info in self.manifest.tokens.items():
-            if info.address.lower() == address.lower():
-                return symbol
-        return address
+        return self.manifest.symbols().get(address.lower(), address)
 
     def token(self, ref: str) -> mf.TokenInfo:
         if Web3.is_address(ref):

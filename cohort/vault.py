@@ -105,8 +105,8 @@ class Vault:
         pending = PendingFeeShares.from_call(call(self.fn.pendingFeeShares()))
         return pending.management_shares, pending.performance_shares
 
-    def redeem_request_of(self, controller: str) -> RedeemRequest:
-        return RedeemRequest.from_call(call(self.fn.redeemRequestOf(controller)))
+    def redeem_request_of(self, controller: str, block: Any = "latest") -> RedeemRequest:
+        return RedeemRequest.from_call(call(self.fn.redeemRequestOf(controller), block=block))
 
     def redemption_status(self) -> RedemptionStatus:
         return RedemptionStatus.from_call(call(self.fn.redemptionStatus()))

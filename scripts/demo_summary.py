@@ -98,7 +98,7 @@ def fees_borne(vault: Vault, who: str, fee_logs: list[Any]) -> int:
         if minted == 0:
             continue
         before = log["blockNumber"] - 1
-        position = vault.balance_of(who, before) + int(call(vault.fn.redeemRequestOf(who), block=before)[2])
+        position = vault.balance_of(who, before) + vault.redeem_request_of(who, before).pending
         total += position * (minted * int(a["nav"]) * scale // (supply * (supply - minted)))
     return total // scale
 
@@ -144,8 +144,8 @@ def chain_figures(stage: Stage, block: int) -> dict[tuple[str, str], dict[str, i
         fee_logs = list(vault.contract.events.FeesAccrued.get_logs(from_block=0, to_block=block))
         for person in accounts_of(plan):
             who = person.address
-            _epoch, _requested, pending, _cs, claimable = (int(x) for x in call(vault.fn.redeemRequestOf(who),
-                                                                                 block=block))
+            request = vault.redeem_request_of(who, block)
+            pending, claimable = request.pending, request.claimable_assets
             wallet = vault.balance_of(who, block)
             equity = int(call(vault.fn.convertToAssets(wallet + pending), block=block)) + claimable
             net = stage.ledger.net(plan.label, who)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -366,7 +365,7 @@ def describe(signal: TradeSignal, symbols: Mapping[str, str], adapters: Mapping[
         route += " through " + ", ".join(name(to_checksum_address(a)) for a in inner)
     per_sell = units.to_decimal(signal.limit_price, 18)
     inverse = f", i.e. at most {units.format_price(1 / per_sell)} {sell} per {buy}" if per_sell else ""
-    until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(signal.deadline))
+    until = units.format_utc(signal.deadline)
     left = f" ({units.format_duration(signal.deadline - now)} from now)" if now is not None else ""
     return (f"sell {what} for {buy} on {route}, at least {units.format_price(per_sell)} {buy} per {sell}{inverse}, "
             f"and at most {units.format_bps(signal.max_slippage_bps)} worse than the oracle's price; valid until "

@@ -24,7 +24,6 @@ from eth_typing import Hash32
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
-from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from cohort import units
@@ -32,6 +31,7 @@ from cohort.artifacts import project_artifact
 from cohort.errors import ContractRevert, SignalError
 from cohort.signals import (
     DOMAIN_TYPE,
+    WAD,
     Domain,
     envelope_from_json,
     envelope_to_json,
@@ -43,10 +43,9 @@ from cohort.signals import (
     recover_digest,
     typed_digest,
 )
-from cohort.tx import call, transact
+from cohort.tx import call, receipt_events, transact
 from cohort.vault import Vault
 
-WAD = 10**18
 SIMULATION_FLOOR = 2**128  # a floor price no pool meets (see Strategies.simulate)
 STRATEGIES_DOMAIN_NAME = "CohortStrategies"
 
@@ -77,6 +76,7 @@ _NAMES = {"strategy_id": "strategyId", "token_in": "tokenIn", "token_out": "toke
           "size_bps": "sizeBps", "lots": "lots", "limit_price": "limitPrice", "ref_price": "refPrice",
           "max_slippage_bps": "maxSlippageBps", "adapter": "adapter", "path": "path", "nonce": "nonce",
           "deadline": "deadline"}
+_ATTRS = {name: attr for attr, name in _NAMES.items()}
 _ADDRESSES = ("token_in", "token_out", "adapter")
 
 
@@ -98,7 +98,7 @@ class MasterSignal:
 
     def __post_init__(self) -> None:
         for name, typ in master_fields():
-            attr = next(k for k, v in _NAMES.items() if v == name)
+            attr = _ATTRS[name]
             value = getattr(self, attr)
             if typ.startswith("uint") and not 0 <= value < 2 ** int(typ[4:]):
                 raise SignalError(f"{name} out of range for {typ}: {value}")
@@ -107,7 +107,7 @@ class MasterSignal:
         """Values keyed by the Solidity field names (camelCase), in struct order."""
         out: dict[str, Any] = {}
         for name, _typ in master_fields():
-            attr = next(k for k, v in _NAMES.items() if v == name)
+            attr = _ATTRS[name]
             value = getattr(self, attr)
             out[name] = to_checksum_address(value) if attr in _ADDRESSES else bytes(value) if attr == "path" else value
         return out
@@ -256,8 +256,7 @@ class Strategies:
 
     def events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
         """This contract's `name` events in `receipt`."""
-        return [dict(e["args"]) for e in getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
-                if e["address"] == self.address]
+        return receipt_events(self.contract, receipt, name)
 
     def create(self, manager: str, name: str, sender: str) -> int:
         """Creates a strategy traded by `manager`, owned by `sender`; returns its id."""

@@ -13,8 +13,10 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 from web3 import Web3
+from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
+from web3.logs import DISCARD
 from web3.types import TxParams, TxReceipt
 
 from cohort.abi import canonical_type
@@ -156,3 +158,10 @@ def replayed_failure(w3: Any, tx_hash: Any, receipt: Any) -> ContractRevert:
         if revert is not None:
             return revert
     return ContractRevert("TransactionFailed", (tx_hash.hex(),))
+
+
+def receipt_events(contract: Contract, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
+    """The arguments of `contract`'s own `name` events in `receipt` (logs of other contracts, like
+    an asset's Transfer, are skipped rather than warned about)."""
+    return [dict(e["args"]) for e in getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)
+            if e["address"] == contract.address]

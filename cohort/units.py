@@ -13,6 +13,7 @@ group thousands with commas (`1,234.56 USDC`): easy to read, and never mistaken 
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal
 
 from cohort.errors import CohortError
@@ -20,7 +21,7 @@ from cohort.errors import CohortError
 BPS = 10_000
 AMOUNT_FORMAT = "digits with a dot before the decimals, e.g. 1234.56 or 1_234.56 (no commas)"
 _NUMBER = re.compile(r"\d+(?:_\d+)*(?:\.\d+)?")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}  # smallest first
 
 
 class UnitsError(CohortError, ValueError):
@@ -116,8 +117,13 @@ def format_duration(seconds: int) -> str:
     """Seconds -> its two largest units: `2d`, `1h 30m`, `59m 58s`, `45s`; negative: `-1m 5s`."""
     sign, left = ("-" if seconds < 0 else ""), abs(seconds)
     parts = []
-    for unit, size in (("w", 7 * 86_400), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)):
+    for unit, size in reversed(_DURATION_UNITS.items()):
         if left >= size:
             parts.append(f"{left // size}{unit}")
             left %= size
     return sign + (" ".join(parts[:2]) or "0s")
+
+
+def format_utc(timestamp: int) -> str:
+    """A unix time as `2026-01-31 12:00:00 UTC` (chain times are UTC)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))

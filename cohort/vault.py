@@ -12,7 +12,6 @@ from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
-from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from cohort.deploy import at
@@ -28,7 +27,7 @@ from cohort.onchain import (
     vault_abi,
 )
 from cohort.signals import Domain, SignedSignal, nonce_words
-from cohort.tx import call, transact
+from cohort.tx import call, receipt_events, transact
 
 MAX_UINT256 = 2**256 - 1
 WAD = 10**18
@@ -106,8 +105,8 @@ class Vault:
         pending = PendingFeeShares.from_call(call(self.fn.pendingFeeShares()))
         return pending.management_shares, pending.performance_shares
 
-    def redeem_request_of(self, controller: str) -> RedeemRequest:
-        return RedeemRequest.from_call(call(self.fn.redeemRequestOf(controller)))
+    def redeem_request_of(self, controller: str, block: Any = "latest") -> RedeemRequest:
+        return RedeemRequest.from_call(call(self.fn.redeemRequestOf(controller), block=block))
 
     def redemption_status(self) -> RedemptionStatus:
         return RedemptionStatus.from_call(call(self.fn.redemptionStatus()))
@@ -132,8 +131,7 @@ class Vault:
     def events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
         """The vault's own `name` events in `receipt` (logs of other contracts, like the asset's
         Transfer, are skipped rather than warned about)."""
-        return [dict(e["args"]) for e in getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
-                if e["address"] == self.address]
+        return receipt_events(self.contract, receipt, name)
 
     # ------------------------------------------------------------------ investors
     def deposit(self, assets: int, sender: str, receiver: str | None = None,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from cohort import protocol, signals
+from cohort import protocol
 from cohort import strategies as st
 from cohort.onchain import SizeMode
 from cohort.tx import transact
@@ -68,10 +68,8 @@ class MamBench:
     def separate(self, followers: list[Vault]) -> int:
         gas = 0
         for v in followers:
-            self.b.nonce += 1
-            s = signals.TradeSignal(self.usdc, self.weth, SizeMode.HOLDINGS, TRADE_BPS, 1, 100,
-                                    self.b.m.cohort.adapters["uniswap-v3"], self.path, self.b.nonce, 2**40)
-            gas += int(v.execute_signal(signals.sign(s, v.domain(), self.b.manager), self.b.keeper)["gasUsed"])
+            signed = self.b.signal(v, "USDC", "WETH", TRADE_BPS, "uniswap-v3", self.path)
+            gas += int(v.execute_signal(signed, self.b.keeper)["gasUsed"])
         return gas
 
 

@@ -7,7 +7,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -49,6 +49,17 @@ def compact_signal(signed: signals.SignedSignal, symbols: dict[str, str], adapte
     data["digest"] = data["digest"][:10] + "…"
     data["signature"] = data["signature"][:10] + "…"
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def table(rows: Sequence[Sequence[str]], left: Container[int], *, rule: bool = False) -> list[str]:
+    """Rows of cells as aligned lines, two spaces apart: the columns in `left` left-aligned, the
+    others right-aligned; `rule`: a line of dashes under the first row (the header)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i in left else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip() for row in rows]
+    if rule:
+        lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
 
 
 def limit_prices(spot: Decimal, margin_bps: int, buying: bool) -> tuple[Decimal, Decimal]:

@@ -147,10 +147,7 @@ class Stage:
         return f"{amount(wei, self.m.token('USDC').decimals)} USDC"
 
     def symbol_of(self, address: str) -> str:
-        for symbol, token in self.m.tokens.items():
-            if token.address.lower() == address.lower():
-                return symbol
-        return short(address)
+        return self.m.symbols().get(address.lower()) or short(address)
 
     def token_amount(self, wei: int, token: str, places: int = 4) -> str:
         """`wei` of `token` (a symbol or an address) in whole tokens, with its symbol."""

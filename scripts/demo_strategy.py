@@ -36,7 +36,7 @@ from scripts.demo_cast import (
     STRATEGY_NAME,
     FollowerPlan,
 )
-from scripts.demo_report import base_per_asset, limit_prices, pct, price, short, signed_amount
+from scripts.demo_report import base_per_asset, limit_prices, pct, price, short, signed_amount, table
 from scripts.demo_stage import DemoError, Stage
 
 
@@ -178,11 +178,8 @@ def strategy_table(stage: Stage, run: StrategyRun) -> bool:
                    f"block {execution['block_number']} for {len(fills)} followers at one price; "
                    f"GET {stage.api_url}/strategies/{sid}/trades/{nonce}")
     stage.out.line()
-    width = max(len(name) for name, _ in rows)
-    cells = [max(len(c), *(len(r[1][i]) for r in rows)) for i, c in enumerate(columns)]
-    stage.out.line(" " * width + "  " + "  ".join(c.rjust(w) for c, w in zip(columns, cells, strict=True)))
-    for name, values in rows:
-        stage.out.line(name.ljust(width) + "  " + "  ".join(v.rjust(w) for v, w in zip(values, cells, strict=True)))
+    for line in table([("", *columns), *((name, *values) for name, values in rows)], (0,)):
+        stage.out.line(line)
     stage.out.line()
     problems = _check(stage, run, fills, views)
     if stage.mismatched(problems, "the strategy table does NOT match the chain:"):

@@ -23,7 +23,7 @@ from scripts.demo_cast import (
     Person,
     VaultPlan,
 )
-from scripts.demo_report import amount, signed_amount
+from scripts.demo_report import amount, signed_amount, table
 from scripts.demo_stage import DemoError, Stage
 
 ROW_FIELDS = ("shares", "equity", "net_deposits", "total_pnl", "fees_borne", "pending_shares", "claimable_assets")
@@ -61,15 +61,7 @@ def render_table(rows: list[SubAccount], share_decimals: int, asset_decimals: in
              amount(r.net_deposits, asset_decimals), signed_amount(r.total_pnl, asset_decimals),
              amount(r.fees_borne, asset_decimals), amount(r.pending_shares, share_decimals),
              amount(r.claimable_assets, asset_decimals), r.redemption) for r in rows]
-    widths = [max(len(str(row[i])) for row in (header, *body)) for i in range(len(header))]
-
-    def fmt(row: tuple[str, ...]) -> str:
-        cells = [str(c).ljust(w) if i in (0, 1, 9) else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths,
-                                                                                                        strict=True))]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return [fmt(header), rule, *(fmt(row) for row in body)]
+    return table([header, *body], (0, 1, 9), rule=True)
 
 
 def differences(printed: list[SubAccount], other: dict[tuple[str, str], dict[str, int]], source: str) -> list[str]:
@@ -98,7 +90,7 @@ def fees_borne(vault: Vault, who: str, fee_logs: list[Any]) -> int:
         if minted == 0:
             continue
         before = log["blockNumber"] - 1
-        position = vault.balance_of(who, before) + int(call(vault.fn.redeemRequestOf(who), block=before)[2])
+        position = vault.balance_of(who, before) + vault.redeem_request_of(who, before).pending
         total += position * (minted * int(a["nav"]) * scale // (supply * (supply - minted)))
     return total // scale
 
@@ -144,8 +136,8 @@ def chain_figures(stage: Stage, block: int) -> dict[tuple[str, str], dict[str, i
         fee_logs = list(vault.contract.events.FeesAccrued.get_logs(from_block=0, to_block=block))
         for person in accounts_of(plan):
             who = person.address
-            _epoch, _requested, pending, _cs, claimable = (int(x) for x in call(vault.fn.redeemRequestOf(who),
-                                                                                 block=block))
+            request = vault.redeem_request_of(who, block)
+            pending, claimable = request.pending, request.claimable_assets
             wallet = vault.balance_of(who, block)
             equity = int(call(vault.fn.convertToAssets(wallet + pending), block=block)) + claimable
             net = stage.ledger.net(plan.label, who)

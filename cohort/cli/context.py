@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +29,7 @@ class UsageError(CohortError, ValueError):
     """A command-line argument is malformed, or the command cannot do what was asked."""
 
 
-def utc(ts: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+utc = u.format_utc
 
 
 def tx_hash(receipt: TxReceipt) -> str:
@@ -127,10 +125,7 @@ class Context:
                      str(call(v.fn.symbol())), int(call(v.fn.decimals())))
 
     def token_symbol(self, address: str) -> str:
-        for symbol, info in self.manifest.tokens.items():
-            if info.address.lower() == address.lower():
-                return symbol
-        return address
+        return self.manifest.symbols().get(address.lower(), address)
 
     def token(self, ref: str) -> mf.TokenInfo:
         if Web3.is_address(ref):

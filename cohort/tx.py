@@ -28,18 +28,27 @@ _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
 
 
 @cache
+def error_abis() -> tuple[dict[str, Any], ...]:
+    """The ABI item of every custom error of the compiled project contracts, once per signature:
+    what a revert is named by, here (error_registry) and in the web app."""
+    seen: dict[str, dict[str, Any]] = {}
+    if not BUILD_MANIFEST.exists():
+        return ()
+    for ct in _build_manifest().get("contractTypes", {}).values():
+        for item in ct.get("abi", []):
+            if item.get("type") == "error":
+                signature = f"{item['name']}({','.join(canonical_type(i) for i in item.get('inputs', []))})"
+                seen.setdefault(signature, item)
+    return tuple(seen.values())
+
+
+@cache
 def error_registry() -> dict[bytes, tuple[str, list[str]]]:
     """Selector -> (error name, argument types), from every compiled project contract."""
     registry: dict[bytes, tuple[str, list[str]]] = {}
-    if not BUILD_MANIFEST.exists():
-        return registry
-    for ct in _build_manifest().get("contractTypes", {}).values():
-        for item in ct.get("abi", []):
-            if item.get("type") != "error":
-                continue
-            types = [canonical_type(i) for i in item.get("inputs", [])]
-            selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
-            registry[selector] = (item["name"], types)
+    for item in error_abis():
+        types = [canonical_type(i) for i in item.get("inputs", [])]
+        registry[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
     return registry
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -25,11 +24,11 @@ from api.ledger.math import DECIMALS_OFFSET, PPS_SCALE, ratio
 from api.ledger.state import ZERO_ADDRESS
 from api.services.context import VaultContext
 from cohort import signals
-from cohort.artifacts import abi_of, project_artifact
+from cohort.artifacts import abi_of
 from cohort.chain import chain_now
 from cohort.manifest import Manifest
 from cohort.onchain import RedeemRequest, vault_abi
-from cohort.tx import call
+from cohort.tx import call, error_abis
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
 
@@ -40,17 +39,9 @@ STATEMENT_EVENTS = ("Deposit", "RedeemRequest", "RedeemRequestCanceled", "Withdr
 # ==================================================================== configuration
 
 
-@cache
 def error_abi() -> list[dict[str, Any]]:
-    """Every custom error of the project's contracts (the page names a revert with it); built once."""
-    seen: dict[str, dict[str, Any]] = {}
-    for name in ("CohortVault", "CohortVaultAdmin", "UniswapV3TwapOracle", "UniswapV3Adapter", "UniswapV2Adapter",
-                 "TestToken"):
-        for item in project_artifact(name).abi:
-            if item.get("type") == "error":
-                key = item["name"] + ",".join(i["type"] for i in item.get("inputs", []))
-                seen.setdefault(key, item)
-    return list(seen.values())
+    """Every custom error of the project's contracts (the page names a revert with it)."""
+    return list(error_abis())
 
 
 def app_config(manifest: Manifest | None, chain_id: int | None, keeper_url: str | None) -> dict[str, Any]:

@@ -30,11 +30,7 @@ from web3 import Web3
 from api.db import is_sqlite, make_engine, migrate
 from api.settings import Settings
 from cohort import manifest as mf
-from cohort.errors import CohortError
-
-
-class UsageError(CohortError, ValueError):
-    """The command cannot run as asked; the message says what to do."""
+from cohort.errors import CohortError, UsageError
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -36,3 +36,8 @@ class ContractRevert(CohortError, RuntimeError):
 
 class SignalError(CohortError, ValueError):
     """A trade signal is malformed or its signature does not verify."""
+
+
+class UsageError(CohortError, ValueError):
+    """A command cannot run as asked (a malformed argument, a missing file or database); the
+    message says what to do. Raised by the command-line tools (cohort, cohort-api)."""

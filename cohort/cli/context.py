@@ -19,15 +19,10 @@ from cohort import units as u
 from cohort.accounts import load as load_account
 from cohort.chain import connect
 from cohort.deploy import has_code
-from cohort.errors import CohortError, ContractRevert
+from cohort.errors import ContractRevert, UsageError
 from cohort.settings import CohortSettings
 from cohort.tx import call
 from cohort.vault import Vault
-
-
-class UsageError(CohortError, ValueError):
-    """A command-line argument is malformed, or the command cannot do what was asked."""
-
 
 utc = u.format_utc
 

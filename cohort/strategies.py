@@ -296,16 +296,33 @@ class Strategies:
         try:
             total_in, total_out = call(fn, sender=sender, block=block)
         except ContractRevert as exc:
-            if exc.name != "StrategyBelowFloor":
+            trade = simulated_trade(exc)
+            if trade is None:
                 raise
-            total_in, total_out = exc.error_args[0], exc.error_args[1]
+            return trade
         return int(total_in), int(total_out)
+
+    def execute_at_market(self, signed: SignedMaster, followers: Sequence[str], sender: str,
+                          slippage_bps: int) -> tuple[TxReceipt, int]:
+        """Simulate, then execute with the floor `slippage_bps` under the simulated price, as a
+        keeper does; the receipt and the floor price used."""
+        floor = floor_price(*self.simulate(signed, followers, sender), slippage_bps)
+        return self.execute(signed, followers, floor, sender), floor
 
     def execute(self, signed: SignedMaster, followers: Sequence[str], floor_price: int, sender: str,
                 gas: int | None = None) -> TxReceipt:
         fn = self.fn.executeMaster(signed.master.as_tuple(), signed.signature,
                                    [to_checksum_address(f) for f in followers], floor_price)
         return transact(fn, sender, gas=gas)
+
+
+def simulated_trade(revert: ContractRevert) -> tuple[int, int] | None:
+    """(totalIn, totalOut) from the StrategyBelowFloor revert of a simulation at SIMULATION_FLOOR;
+    None for any other revert."""
+    if revert.name != "StrategyBelowFloor" or len(revert.error_args) < 2:
+        return None
+    total_in, total_out = revert.error_args[0], revert.error_args[1]
+    return int(str(total_in)), int(str(total_out))
 
 
 def floor_price(total_in: int, total_out: int, slippage_bps: int) -> int:

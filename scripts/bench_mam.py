@@ -57,9 +57,7 @@ class MamBench:
 
     def bulk(self, followers: list[Vault]) -> int:
         signed = self.master()
-        addresses = [f.address for f in followers]
-        total_in, total_out = self.strategies.simulate(signed, addresses, self.b.keeper)
-        receipt = self.strategies.execute(signed, addresses, st.floor_price(total_in, total_out, 50), self.b.keeper)
+        receipt, _floor = self.strategies.execute_at_market(signed, [f.address for f in followers], self.b.keeper, 50)
         skipped = self.strategies.events(receipt, "FollowerSkipped")
         if skipped:
             raise RuntimeError(f"bench: {len(skipped)} followers skipped: {skipped[0]}")

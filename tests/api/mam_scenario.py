@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from web3 import Web3
-from web3.logs import DISCARD
 
 from cohort import manifest as mf
 from cohort import signals
@@ -61,15 +60,9 @@ class MamScenario:
 
 
 def _execute(strategies: st.Strategies, signed: st.SignedMaster, followers: list[Vault], keeper: str) -> Execution:
-    addresses = [f.address for f in followers]
-    total_in, total_out = strategies.simulate(signed, addresses, keeper)
-    receipt = strategies.execute(signed, addresses, st.floor_price(total_in, total_out, 10), keeper)
-    fills, allocations = {}, {}
-    for vault in followers:
-        trades = vault.contract.events.TradeExecuted().process_receipt(receipt, errors=DISCARD)
-        allocs = vault.contract.events.StrategyAllocated().process_receipt(receipt, errors=DISCARD)
-        fills.update({e["address"]: dict(e["args"]) for e in trades if e["address"] == vault.address})
-        allocations.update({e["address"]: dict(e["args"]) for e in allocs if e["address"] == vault.address})
+    receipt, _floor = strategies.execute_at_market(signed, [f.address for f in followers], keeper, 10)
+    fills = {v.address: e for v in followers for e in v.events(receipt, "TradeExecuted")}
+    allocations = {v.address: e for v in followers for e in v.events(receipt, "StrategyAllocated")}
     skipped = {e["follower"]: decode_revert(e["reason"]) for e in strategies.events(receipt, "FollowerSkipped")}
     return Execution(receipt, strategies.events(receipt, "MasterExecuted")[0], fills, allocations, skipped)
 

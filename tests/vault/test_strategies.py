@@ -40,10 +40,8 @@ class Mam:
     book: shared.MasterBook  # builds and signs the strategy's master signals (USDC -> WETH by default)
 
     def run(self, signed: st.SignedMaster, followers: list[Vault], keeper: str, slippage_bps: int = 10) -> dict:
-        addresses = [f.address for f in followers]
-        total_in, total_out = self.strategies.simulate(signed, addresses, keeper)
-        floor = st.floor_price(total_in, total_out, slippage_bps)
-        receipt = self.strategies.execute(signed, addresses, floor, keeper)
+        receipt, floor = self.strategies.execute_at_market(signed, [f.address for f in followers], keeper,
+                                                           slippage_bps)
         return {"receipt": receipt, "floor": floor,
                 "master": self.strategies.events(receipt, "MasterExecuted")[0],
                 "skipped": {e["follower"]: decode_revert(e["reason"])

@@ -31,6 +31,7 @@ from cohort.errors import ContractRevert
 from keeper import __version__, policy
 from keeper.abi import strategies_calls, vault_calls
 from keeper.breaker import BreakerGuard
+from keeper.columns import Submission
 from keeper.duties import DutyContext, DutyFn, DutySkipped, register_standard_duties
 from keeper.errors import ConfigError, RpcUnavailable
 from keeper.intake import Intake, Verifier
@@ -47,6 +48,23 @@ from keeper.store import Store
 from keeper.vaults import VaultDirectory
 
 log = logging.getLogger("keeper")
+
+
+def _wake(waiters: dict[int, asyncio.Event], key: int) -> None:
+    """Answer the long-polls waiting for signal or master `key` (it is final)."""
+    waiter = waiters.pop(key, None)
+    if waiter is not None:
+        waiter.set()
+
+
+async def _wait_final(waiters: dict[int, asyncio.Event], key: int, record: Submission | None,
+                      timeout: float) -> None:
+    """Wait until `_wake(waiters, key)` or `timeout`; at once when the record is missing or final."""
+    if record is None or record.terminal or timeout <= 0:
+        return
+    waiter = waiters.setdefault(key, asyncio.Event())
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(waiter.wait(), timeout)
 
 
 @dataclass
@@ -138,9 +156,7 @@ class Keeper:
         queue.put_nowait(signal_id)
 
     def _finished(self, signal_id: int, state: str) -> None:
-        waiter = self._waiters.pop(signal_id, None)
-        if waiter is not None:
-            waiter.set()
+        _wake(self._waiters, signal_id)
 
     def enqueue_master(self, master_id: int) -> None:
         if master_id not in self._masters_active:
@@ -148,27 +164,15 @@ class Keeper:
             self._master_queue.put_nowait(master_id)
 
     def _master_finished(self, master_id: int, state: str) -> None:
-        waiter = self._master_waiters.pop(master_id, None)
-        if waiter is not None:
-            waiter.set()
+        _wake(self._master_waiters, master_id)
 
     async def wait_master_finished(self, master_id: int, timeout: float) -> None:
         """Return when the master signal is final, or after `timeout` seconds (long-poll)."""
-        record = self.store.master(master_id)
-        if record is None or record.terminal or timeout <= 0:
-            return
-        waiter = self._master_waiters.setdefault(master_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), timeout)
+        await _wait_final(self._master_waiters, master_id, self.store.master(master_id), timeout)
 
     async def wait_finished(self, signal_id: int, timeout: float) -> None:
         """Return when the signal is final, or after `timeout` seconds (long-poll)."""
-        record = self.store.get(signal_id)
-        if record is None or record.terminal or timeout <= 0:
-            return
-        waiter = self._waiters.setdefault(signal_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), timeout)
+        await _wait_final(self._waiters, signal_id, self.store.get(signal_id), timeout)
 
     def health(self) -> tuple[int, dict[str, Any]]:
         rpc = self.node.health()

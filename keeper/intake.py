@@ -28,6 +28,7 @@ from keeper.errors import Rejection, RpcUnavailable
 from keeper.metrics import KeeperMetrics
 from keeper.node import Node
 from keeper.policy import SignalState
+from keeper.rpc import Rpc
 from keeper.store import Store
 from keeper.vaults import VaultDirectory
 
@@ -103,6 +104,32 @@ def parse_submission(body: bytes, max_bytes: int) -> tuple[signals.SignedSignal,
     return parse_body(body, max_bytes, "signed signal", signals.SignedSignal.from_json_dict)
 
 
+def over_budget(refusals: policy.RefusalBudget | None, metrics: KeeperMetrics, rejection: Rejection, detail: str,
+                client: str | None) -> Admission | None:
+    """The 429 answer for a client over its refusal budget (its refusal is then not recorded), or None;
+    shared by the signal and master-signal intakes."""
+    if refusals is None or client is None or refusals.take(client, time.monotonic()):
+        return None
+    metrics.refusals_unrecorded.labels(rejection.code).inc()
+    return Admission(429, {"error": TOO_MANY_REFUSALS, "refused_for": rejection.code,
+                           "detail": f"{detail} (not recorded: this client is over its refusal budget "
+                                     f"of {refusals.burst} plus {refusals.per_s:g} per second)"})
+
+
+async def check_contract_signature(rpc: Rpc, manager: str, digest: bytes, signature: bytes) -> None:
+    """ERC-1271: the manager contract must accept `signature` for `digest`; raises Rejection (or
+    RpcUnavailable). Shared by a vault's signal and a master signal."""
+    data = vault_abi_mod.encode_is_valid_signature(digest, signature)
+    try:
+        result = await rpc.eth_call(manager, data)
+    except RpcUnavailable:
+        raise
+    except Exception as exc:
+        raise Rejection(BAD_SIGNATURE, f"the manager contract refused the signature: {exc}") from None
+    if not result.removeprefix("0x").startswith(vault_abi_mod.ERC1271_MAGIC.hex()):
+        raise Rejection(BAD_SIGNATURE, f"the manager contract {manager} does not accept the signature")
+
+
 class Verifier:
     """The checks a signal must pass before a keeper relays it; shared by intake and pipeline."""
 
@@ -153,16 +180,7 @@ class Verifier:
     async def _check_signature(self, signed: signals.SignedSignal, vault: str, digest: bytes) -> None:
         info = await self.directory.info(vault)
         if info.manager_is_contract:
-            data = vault_abi_mod.encode_is_valid_signature(digest, signed.signature)
-            try:
-                result = await self.directory.rpc.eth_call(info.manager, data)
-            except RpcUnavailable:
-                raise
-            except Exception as exc:
-                raise Rejection(BAD_SIGNATURE, f"the manager contract refused the signature: {exc}") from None
-            if not result.removeprefix("0x").startswith(vault_abi_mod.ERC1271_MAGIC.hex()):
-                raise Rejection(BAD_SIGNATURE, f"the manager contract {info.manager} does not accept the signature")
-            return
+            return await check_contract_signature(self.directory.rpc, info.manager, digest, signed.signature)
         try:
             signer = signals.recover(signed, info.domain, digest)
         except SignalError as exc:
@@ -190,11 +208,9 @@ class Intake:
         """Record a refusal (clipped) and answer it; a client over its refusal budget is answered
         429 and not recorded, so junk cannot grow the store faster than the budget allows."""
         detail = clip(rejection.detail, MAX_STORED_DETAIL)
-        if self.refusals is not None and client is not None and not self.refusals.take(client, time.monotonic()):
-            self.metrics.refusals_unrecorded.labels(rejection.code).inc()
-            return Admission(429, {"error": TOO_MANY_REFUSALS, "refused_for": rejection.code,
-                                   "detail": f"{detail} (not recorded: this client is over its refusal budget "
-                                             f"of {self.refusals.burst} plus {self.refusals.per_s:g} per second)"})
+        over = over_budget(self.refusals, self.metrics, rejection, detail, client)
+        if over is not None:
+            return over
         signal_id = self.store.insert_signal(
             payload=clip(payload, MAX_STORED_PAYLOAD), source=source, state=SignalState.REJECTED,
             received_at=received_at, digest=None if digest is None else hexstr(digest),

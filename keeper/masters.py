@@ -29,12 +29,13 @@ from keeper.intake import (
     EXPIRED,
     MAX_STORED_DETAIL,
     MAX_STORED_PAYLOAD,
-    TOO_MANY_REFUSALS,
     WRONG_CHAIN,
     Admission,
     Refused,
+    check_contract_signature,
     clip,
     hexstr,
+    over_budget,
     parse_body,
 )
 from keeper.metrics import KeeperMetrics
@@ -143,16 +144,7 @@ class MasterVerifier:
             raise Rejection(EXPIRED, f"deadline {m.deadline} is past or within {self.margin:g}s of chain time "
                                      f"{int(self.node.chain_now())}")
         if is_contract:
-            data = abi_mod.encode_is_valid_signature(digest, signed.signature)
-            try:
-                result = await self.directory.rpc.eth_call(manager, data)
-            except RpcUnavailable:
-                raise
-            except Exception as exc:
-                raise Rejection(BAD_SIGNATURE, f"the manager contract refused the signature: {exc}") from None
-            if not result.removeprefix("0x").startswith(abi_mod.ERC1271_MAGIC.hex()):
-                raise Rejection(BAD_SIGNATURE, f"the manager contract {manager} does not accept the signature")
-            return
+            return await check_contract_signature(self.directory.rpc, manager, digest, signed.signature)
         try:
             signer = strategies.recover(signed, self.directory.domain())
         except SignalError as exc:
@@ -179,10 +171,9 @@ class MasterIntake:
     def _reject(self, rejection: Rejection, *, payload: str, received_at: float, source: str, client: str | None,
                 digest: bytes | None = None, signed: strategies.SignedMaster | None = None) -> Admission:
         detail = clip(rejection.detail, MAX_STORED_DETAIL)
-        if self.refusals is not None and client is not None and not self.refusals.take(client, time.monotonic()):
-            self.metrics.refusals_unrecorded.labels(rejection.code).inc()
-            return Admission(429, {"error": TOO_MANY_REFUSALS, "refused_for": rejection.code,
-                                   "detail": f"{detail} (not recorded: this client is over its refusal budget)"})
+        over = over_budget(self.refusals, self.metrics, rejection, detail, client)
+        if over is not None:
+            return over
         fields: dict[str, Any] = {}
         if signed is not None:
             m = signed.master

@@ -19,7 +19,7 @@ from web3 import Web3
 
 from cohort import strategies
 from cohort.errors import SignalError
-from cohort.signals import Domain
+from cohort.signals import Domain, recover_digest
 from keeper import abi as abi_mod
 from keeper import policy
 from keeper.errors import Rejection, RpcUnavailable
@@ -146,7 +146,7 @@ class MasterVerifier:
         if is_contract:
             return await check_contract_signature(self.directory.rpc, manager, digest, signed.signature)
         try:
-            signer = strategies.recover(signed, self.directory.domain())
+            signer = recover_digest(digest, signed.signature)  # the digest is already computed
         except SignalError as exc:
             raise Rejection(BAD_SIGNATURE, str(exc)) from None
         if signer.lower() != manager.lower():

@@ -236,13 +236,10 @@ def cmd_masters(args: argparse.Namespace) -> int:
     store = _open_store(settings)
     try:
         if args.id is not None:
-            record = store.master(args.id)
-            if record is None:
+            out = store.master_view(args.id)
+            if out is None:
                 print(f"cohort-keeper: no master signal #{args.id} in {settings.db_path}", file=sys.stderr)
                 return 1
-            out = record.public()
-            out["followers"] = [f.public() for f in store.followers(args.id)]
-            out["transactions"] = [t.public() for t in store.txs_for_master(args.id)]
             print(json.dumps(out, indent=2))
             return 0
         records = store.list_masters(state=args.state, limit=args.limit)

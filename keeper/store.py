@@ -345,6 +345,15 @@ class Store(MasterTables):
         rows = self._db.execute("SELECT * FROM txs WHERE master_id = ? ORDER BY id", (master_id,)).fetchall()
         return [TxRecord(**dict(r)) for r in rows]
 
+    def master_view(self, master_id: int) -> dict[str, Any] | None:
+        """A master signal as the API and the CLI show it: with each follower's outcome and its
+        transactions (None: no such master)."""
+        record = self.master(master_id)
+        if record is None:
+            return None
+        return {**record.public(), "followers": [f.public() for f in self.followers(master_id)],
+                "transactions": [t.public() for t in self.txs_for_master(master_id)]}
+
     def open_txs(self, sender: str) -> list[TxRecord]:
         rows = self._db.execute("SELECT * FROM txs WHERE sender = ? AND status IN (?, ?) ORDER BY nonce, id",
                                 (sender, *OPEN_TX)).fetchall()

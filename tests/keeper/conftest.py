@@ -67,6 +67,11 @@ class KeeperClient:
         answer.raise_for_status()
         return dict(answer.json())
 
+    def master(self, master_id: int, wait: float = 0) -> dict[str, Any]:
+        answer = self.http.get(f"/masters/{master_id}", params={"wait": wait} if wait else None)
+        answer.raise_for_status()
+        return dict(answer.json())
+
     def wait_for(self, signal_id: int, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30.0,
                  what: str = "condition") -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -15,16 +15,10 @@ from tests.keeper.conftest import KeeperClient, txs_of
 from tests.mam import EQUITY, HALF, ONE_AND_HALF, MasterBook, follower, new_strategy
 
 
-def _master(client: KeeperClient, master_id: int, wait: float = 0) -> dict[str, Any]:
-    answer = client.http.get(f"/masters/{master_id}", params={"wait": wait} if wait else None)
-    answer.raise_for_status()
-    return dict(answer.json())
-
-
 def _wait(client: KeeperClient, master_id: int, what: str, predicate: Any, timeout: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        record = _master(client, master_id)
+        record = client.master(master_id)
         if predicate(record):
             return record
         assert time.monotonic() < deadline, f"master #{master_id}: {what} not reached in {timeout}s: {record}"
@@ -59,7 +53,7 @@ def test_keeper_killed_mid_batch_completes_the_rest_exactly_once(
         chain.set_automine(True)
 
     client = pk.start()
-    record = _master(client, master_id, wait=60)
+    record = client.master(master_id, wait=60)
 
     assert record["state"] == "executed", record
     assert [f["state"] for f in record["followers"]] == ["filled"] * 3

@@ -33,12 +33,6 @@ def _post(client: Any, body: str | bytes) -> Any:
     return client.http.post("/masters", content=body, headers={"content-type": "application/json"})
 
 
-def _master(client: Any, master_id: int, wait: float = 0) -> dict[str, Any]:
-    answer = client.http.get(f"/masters/{master_id}", params={"wait": wait} if wait else None)
-    answer.raise_for_status()
-    return dict(answer.json())
-
-
 @pytest.fixture
 def mam(w3: Web3, deployment: mf.Manifest, roles: Roles) -> tuple[Any, int, MasterBook]:
     s, strategy_id = new_strategy(w3, deployment, roles)
@@ -56,7 +50,7 @@ def test_three_rules_fill_one_master_in_chunks_at_one_price(
     signed = book.signed(size_bps=1000, lots=2 * 10**18)
     answer = _post(k.client, signed.to_json())
     assert answer.status_code == 202, answer.text
-    record = _master(k.client, answer.json()["id"], wait=60)
+    record = k.client.master(answer.json()["id"], wait=60)
 
     assert record["state"] == "executed", record
     assert [f["state"] for f in record["followers"]] == ["filled"] * 3
@@ -81,7 +75,7 @@ def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
     ok, paused = (follower(w3, deployment, roles, s, strategy_id, EQUITY) for _ in range(2))
     pause(paused, roles.guardian)
     k = start_keeper([ok.address, paused.address], strategies=s.address)
-    record = _master(k.client, _post(k.client, book.signed().to_json()).json()["id"], wait=60)
+    record = k.client.master(_post(k.client, book.signed().to_json()).json()["id"], wait=60)
 
     assert record["state"] == "executed", record
     by_vault = {f["follower"]: f for f in record["followers"]}
@@ -103,7 +97,7 @@ def test_a_master_the_manager_cancelled_fails_at_once_and_nothing_is_sent(
     sent_before = txs_of(w3, roles.keeper)
     answer = _post(k.client, signed.to_json())
     assert answer.status_code == 202, answer.text
-    record = _master(k.client, answer.json()["id"], wait=30)
+    record = k.client.master(answer.json()["id"], wait=30)
     assert (record["state"], record["reason"]) == ("failed", "cancelled"), record
     assert txs_of(w3, roles.keeper) == sent_before
     assert not s.share_filled(strategy_id, v.address, nonce)
@@ -120,7 +114,7 @@ def test_a_share_filled_by_someone_else_is_recorded_and_never_sent_again(
     s.execute(signed, [first.address], strategies.floor_price(total_in, total_out, 30), other_keeper)
     k = start_keeper([first.address, second.address], strategies=s.address)
     sent_before = txs_of(w3, roles.keeper)
-    record = _master(k.client, _post(k.client, signed.to_json()).json()["id"], wait=60)
+    record = k.client.master(_post(k.client, signed.to_json()).json()["id"], wait=60)
 
     assert record["state"] == "executed", record
     by_vault = {f["follower"]: f for f in record["followers"]}
@@ -142,7 +136,7 @@ def test_followers_of_other_strategies_and_vaults_without_this_keeper_are_left_o
     not_mine = follower(w3, deployment, roles, s, strategy_id, EQUITY)
     transact(not_mine.fn.setKeeper(roles.keeper, False), roles.owner)  # follows, but not relayed by this keeper
     k = start_keeper([mine.address, other.address, not_mine.address], strategies=s.address)
-    record = _master(k.client, _post(k.client, book.signed().to_json()).json()["id"], wait=60)
+    record = k.client.master(_post(k.client, book.signed().to_json()).json()["id"], wait=60)
     assert [f["follower"] for f in record["followers"]] == [mine.address]
     listed = k.client.http.get("/masters", params={"strategy": strategy_id}).json()["masters"]
     assert [m["id"] for m in listed] == [record["id"]]
@@ -208,12 +202,12 @@ def test_every_refusal_is_named_recorded_and_nothing_is_sent(
     for name, (make, status, code) in CASES.items():
         answer = _post(k.client, make(book, chain))
         assert (answer.status_code, answer.json()["error"]) == (status, code), (name, answer.text)
-        stored = _master(k.client, answer.json()["id"])
+        stored = k.client.master(answer.json()["id"])
         assert stored["state"] == "rejected" and stored["reason"] == code, name
     signed = book.signed()
     first, again = _post(k.client, signed.to_json()), _post(k.client, signed.to_json())
     assert first.status_code == 202 and again.status_code == 200 and again.json()["duplicate"] is True
-    assert _master(k.client, first.json()["id"], wait=60)["state"] == "executed"
+    assert k.client.master(first.json()["id"], wait=60)["state"] == "executed"
     assert txs_of(w3, roles.keeper) == sent_before + 1  # only the accepted one was sent, once
     k.stop()
     store = Store(tmp_path / "refusals.db")

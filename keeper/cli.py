@@ -20,6 +20,7 @@ import httpx
 
 from keeper.errors import ConfigError, KeeperError
 from keeper.intake import Refused, parse_submission
+from keeper.masterstore import follower_summary
 from keeper.policy import SignalState, is_terminal
 from keeper.settings import KeeperSettings, load_settings
 from keeper.store import SignalRecord, Store
@@ -99,10 +100,7 @@ def is_master(body: bytes) -> bool:
 def _master_outcome(data: dict[str, Any]) -> tuple[int, str]:
     """The exit code and a sentence for a master signal after `submit --wait`."""
     state = str(data.get("state", ""))
-    counts: dict[str, int] = {}
-    for follower in data.get("followers", []):
-        counts[follower["state"]] = counts.get(follower["state"], 0) + 1
-    followers = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "no followers"
+    followers = follower_summary(f["state"] for f in data.get("followers", [])) or "no followers"
     if state == SignalState.EXECUTED:
         return 0, f"master signal {data.get('id')} executed: {followers}"
     if is_terminal(state):

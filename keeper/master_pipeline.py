@@ -32,7 +32,7 @@ from keeper.abi import StrategiesAbi, VaultAbi
 from keeper.breaker import BreakerGuard
 from keeper.errors import DeadlinePassed, RpcError, SendRejected
 from keeper.masters import StrategyDirectory
-from keeper.masterstore import FollowerState, MasterRecord
+from keeper.masterstore import FollowerState, MasterRecord, follower_summary
 from keeper.node import Node
 from keeper.pipeline import Parked, Step, advance_until_parked
 from keeper.policy import SignalState
@@ -297,10 +297,7 @@ class MasterPipeline:
 
     # ---------------------------------------------------------------- endings
     def _done(self, rec: MasterRecord) -> bool:
-        counts: dict[str, int] = {}
-        for f in self.store.followers(rec.id):
-            counts[f.state] = counts.get(f.state, 0) + 1
-        summary = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(counts.items()))
+        summary = follower_summary(f.state for f in self.store.followers(rec.id))
         return self._finish(rec, SignalState.EXECUTED, None, summary)
 
     def _expire_open(self, rec: MasterRecord, state: FollowerState, detail: str) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -75,6 +77,12 @@ class FollowerState(StrEnum):
 
 
 OPEN_FOLLOWER = (FollowerState.PENDING, FollowerState.SENT)
+
+
+def follower_summary(states: Iterable[str]) -> str:
+    """How many followers are in each state, in words: `2 filled, 1 filled by other` ('' for none)."""
+    counts = Counter(states)
+    return ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(counts.items()))
 
 
 @dataclass(frozen=True)

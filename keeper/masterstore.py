@@ -76,9 +76,6 @@ class FollowerState(StrEnum):
     EXPIRED = "expired"  # the master's deadline came before its chunk could be sent
 
 
-OPEN_FOLLOWER = (FollowerState.PENDING, FollowerState.SENT)
-
-
 def follower_summary(states: Iterable[str]) -> str:
     """How many followers are in each state, in words: `2 filled, 1 filled by other` ('' for none)."""
     counts = Counter(states)

@@ -20,7 +20,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,36 +291,31 @@ class Keeper:
         return True
 
     async def _vault_worker(self, vault: str) -> None:
-        queue = self._queues[vault]
-        while True:
-            signal_id = await queue.get()
-            try:
-                parked = await self.pipeline.process(signal_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("signal processing failed; retrying it later", extra={"signal_id": signal_id})
-                self._active.discard(signal_id)
-                self._loop_later(self.settings.retry_delay_s, self.enqueue, signal_id, vault)
-                continue
-            self._active.discard(signal_id)
-            if parked is not None:  # it waits; the queue goes on with the vault's other signals
-                self._loop_later(parked.seconds, self.enqueue, signal_id, vault)
+        """A vault's signals, in turn; one that waits (parked) lets the vault's others go on."""
+        await self._work(self._queues[vault], self.pipeline.process, self._active,
+                         lambda signal_id: self.enqueue(signal_id, vault), "signal")
 
     async def _master_worker(self) -> None:
         """Master signals, one at a time (each is many transactions of this keeper's account)."""
+        await self._work(self._master_queue, self.masters.process, self._masters_active, self.enqueue_master,
+                         "master")
+
+    async def _work(self, queue: asyncio.Queue[int], process: Callable[[int], Awaitable[Parked | None]],
+                    active: set[int], enqueue: Callable[[int], None], what: str) -> None:
+        """Take each queued id as far as it goes; one that waits, or whose step failed unexpectedly,
+        is queued again later (`enqueue`)."""
         while True:
-            master_id = await self._master_queue.get()
+            key = await queue.get()
             try:
-                parked = await self.masters.process(master_id)
+                parked = await process(key)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("master processing failed; retrying it later", extra={"master_id": master_id})
+                log.exception(f"{what} processing failed; retrying it later", extra={f"{what}_id": key})
                 parked = Parked(self.settings.retry_delay_s)
-            self._masters_active.discard(master_id)
+            active.discard(key)
             if parked is not None:
-                self._loop_later(parked.seconds, self.enqueue_master, master_id)
+                self._loop_later(parked.seconds, enqueue, key)
 
     def _loop_later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
         assert self._loop is not None

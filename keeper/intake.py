@@ -116,6 +116,23 @@ def over_budget(refusals: policy.RefusalBudget | None, metrics: KeeperMetrics, r
                                      f"of {refusals.burst} plus {refusals.per_s:g} per second)"})
 
 
+def check_chain_id(chain_id: int, expected: int | None, node: Node, what: str) -> None:
+    """`what` (a signal, a master signal) is for the chain this keeper serves: the configured one, else
+    the node's; raises Rejection (or RpcUnavailable while the node's is not known)."""
+    served = expected or node.chain_id
+    if served is None:
+        raise RpcUnavailable("the chain id is not known yet")
+    if chain_id != served:
+        raise Rejection(WRONG_CHAIN, f"{what} is for chain {chain_id}, this keeper serves chain {served}")
+
+
+def check_deadline(deadline: int, node: Node, margin: float) -> None:
+    """The deadline leaves time to send (more than `margin` seconds of chain time); raises Rejection."""
+    now = node.chain_now()
+    if not policy.sendable(deadline, now, margin):
+        raise Rejection(EXPIRED, f"deadline {deadline} is past or within {margin:g}s of chain time {int(now)}")
+
+
 async def check_contract_signature(rpc: Rpc, manager: str, digest: bytes, signature: bytes) -> None:
     """ERC-1271: the manager contract must accept `signature` for `digest`; raises Rejection (or
     RpcUnavailable). Shared by a vault's signal and a master signal."""
@@ -147,11 +164,7 @@ class Verifier:
         return vault
 
     def check_chain(self, signed: signals.SignedSignal) -> None:
-        chain_id = self.expected_chain_id or self.node.chain_id
-        if chain_id is None:
-            raise RpcUnavailable("the chain id is not known yet")
-        if signed.chain_id != chain_id:
-            raise Rejection(WRONG_CHAIN, f"signal is for chain {signed.chain_id}, this keeper serves chain {chain_id}")
+        check_chain_id(signed.chain_id, self.expected_chain_id, self.node, "signal")
 
     async def digest(self, signed: signals.SignedSignal, vault: str) -> bytes:
         info = await self.directory.info(vault)
@@ -163,10 +176,7 @@ class Verifier:
 
     async def check(self, signed: signals.SignedSignal, vault: str, digest: bytes) -> None:
         """Deadline, signature and nonce; raises Rejection (or RpcUnavailable)."""
-        now = self.node.chain_now()
-        deadline = signed.signal.deadline
-        if not policy.sendable(deadline, now, self.margin):
-            raise Rejection(EXPIRED, f"deadline {deadline} is past or within {self.margin:g}s of chain time {int(now)}")
+        check_deadline(signed.signal.deadline, self.node, self.margin)
         nonce = signed.signal.nonce
         used = asyncio.ensure_future(self.directory.nonce_used(vault, nonce))  # overlaps ecrecover
         try:

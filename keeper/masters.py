@@ -26,13 +26,13 @@ from keeper.errors import Rejection, RpcUnavailable
 from keeper.intake import (
     BAD_SIGNATURE,
     DIGEST_MISMATCH,
-    EXPIRED,
     MAX_STORED_DETAIL,
     MAX_STORED_PAYLOAD,
-    WRONG_CHAIN,
     Admission,
     Refused,
+    check_chain_id,
     check_contract_signature,
+    check_deadline,
     clip,
     hexstr,
     over_budget,
@@ -122,12 +122,7 @@ class MasterVerifier:
         return found
 
     def check_chain(self, signed: strategies.SignedMaster) -> None:
-        chain_id = self.expected_chain_id or self.node.chain_id
-        if chain_id is None:
-            raise RpcUnavailable("the chain id is not known yet")
-        if signed.chain_id != chain_id:
-            raise Rejection(WRONG_CHAIN, f"master signal is for chain {signed.chain_id}, this keeper serves chain "
-                                         f"{chain_id}")
+        check_chain_id(signed.chain_id, self.expected_chain_id, self.node, "master signal")
 
     async def digest(self, signed: strategies.SignedMaster) -> bytes:
         digest = strategies.digest(signed.master, self.directory.domain())
@@ -140,9 +135,7 @@ class MasterVerifier:
         """The strategy, the deadline and the signature; raises Rejection (or RpcUnavailable)."""
         m = signed.master
         manager, is_contract = await self.directory.manager(m.strategy_id)
-        if not policy.sendable(m.deadline, self.node.chain_now(), self.margin):
-            raise Rejection(EXPIRED, f"deadline {m.deadline} is past or within {self.margin:g}s of chain time "
-                                     f"{int(self.node.chain_now())}")
+        check_deadline(m.deadline, self.node, self.margin)
         if is_contract:
             return await check_contract_signature(self.directory.rpc, manager, digest, signed.signature)
         try:

@@ -10,7 +10,7 @@ from web3 import Web3
 from cohort import manifest as mf
 from cohort.dev.anvil import DevChain
 from tests.conftest import Roles
-from tests.keeper.conftest import txs_of
+from tests.keeper.conftest import trade_events, txs_of
 from tests.mam import EQUITY, HALF, ONE_AND_HALF, MasterBook, follower, new_strategy
 
 
@@ -50,7 +50,5 @@ def test_keeper_killed_mid_batch_completes_the_rest_exactly_once(
     assert len(record["transactions"]) == 3  # chunk 2 was settled from the store, not sent again
     assert txs_of(w3, roles.keeper) == sent_before + 3
     for v in vaults:
-        event = v.contract.events.TradeExecuted
-        trades = event.get_logs(from_block=0, argument_filters={"digest": signed.digest})
-        assert len(trades) == 1, v.address
+        assert len(trade_events(w3, v, "0x" + signed.digest.hex())) == 1, v.address
         assert s.share_filled(strategy_id, v.address, signed.master.nonce)

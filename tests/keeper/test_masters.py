@@ -20,13 +20,8 @@ from cohort.tx import transact
 from keeper.cli import main as keeper_cli
 from keeper.store import Store
 from tests.conftest import Roles
-from tests.keeper.conftest import SECOND_KEEPER_INDEX, txs_of
+from tests.keeper.conftest import SECOND_KEEPER_INDEX, trade_events, txs_of
 from tests.mam import EQUITY, HALF, ONE_AND_HALF, USDC, MasterBook, follower, new_strategy, pause
-
-
-def _trades(w3: Web3, vault: Any, digest: str) -> list[Any]:
-    event = vault.contract.events.TradeExecuted
-    return list(event.get_logs(from_block=0, argument_filters={"digest": bytes.fromhex(digest[2:])}))
 
 
 def _post(client: Any, body: str | bytes) -> Any:
@@ -59,7 +54,7 @@ def test_three_rules_fill_one_master_in_chunks_at_one_price(
     ins = [int(f["amount_in"]) for f in record["followers"]]
     assert ins[0] == 1_000 * USDC and ins[1] == 3_000 * USDC and ins[2] == 600 * USDC  # 10% x 0.5, x1.5; 2 lots
     for v, f in zip(vaults, record["followers"], strict=True):
-        trades = _trades(w3, v, record["digest"])
+        trades = trade_events(w3, v, record["digest"])
         assert len(trades) == 1 and trades[0]["args"]["amountIn"] == int(f["amount_in"])
         assert trades[0]["args"]["amountOut"] == int(f["amount_out"]) > 0
         assert s.share_filled(strategy_id, v.address, signed.master.nonce)
@@ -83,7 +78,7 @@ def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
     skipped = by_vault[paused.address]
     assert skipped["state"] == "skipped" and skipped["reason"] == "CohortPaused"
     assert "the vault is paused" in skipped["detail"]
-    assert _trades(w3, paused, record["digest"]) == [] and len(_trades(w3, ok, record["digest"])) == 1
+    assert trade_events(w3, paused, record["digest"]) == [] and len(trade_events(w3, ok, record["digest"])) == 1
 
 
 def test_a_master_the_manager_cancelled_fails_at_once_and_nothing_is_sent(
@@ -123,7 +118,7 @@ def test_a_share_filled_by_someone_else_is_recorded_and_never_sent_again(
     assert other_keeper in other["detail"]
     assert by_vault[second.address]["state"] == "filled" and by_vault[second.address]["chunk"] == 1
     assert txs_of(w3, roles.keeper) == sent_before + 1  # one chunk, with the second follower only
-    assert [len(_trades(w3, v, record["digest"])) for v in (first, second)] == [1, 1]
+    assert [len(trade_events(w3, v, record["digest"])) for v in (first, second)] == [1, 1]
 
 
 def test_followers_of_other_strategies_and_vaults_without_this_keeper_are_left_out(
@@ -168,7 +163,7 @@ def test_a_master_signed_with_the_cli_is_executed_through_cohort_keeper_submit(
     assert "executed: 1 filled" in err
     record = json.loads(out)
     assert record["followers"][0]["follower"] == v.address and int(record["followers"][0]["amount_in"]) == 1_000 * USDC
-    assert len(_trades(w3, v, record["digest"])) == 1
+    assert len(trade_events(w3, v, record["digest"])) == 1
 
 
 def _json(signed: Any, **changes: Any) -> str:

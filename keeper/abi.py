@@ -28,7 +28,6 @@ ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # isValidSignature(bytes32,bytes)
 @dataclass(frozen=True)
 class TradeExecutedEvent:
     topic: str
-    data_types: tuple[str, ...]
     indexed: tuple[str, ...]  # the indexed arguments' names: topic i + 1 is indexed[i]
 
     def position(self, argument: str) -> int:
@@ -57,7 +56,6 @@ class VaultAbi:
         event = next(i for i in abi if i.get("type") == "event" and i["name"] == "TradeExecuted")
         self.trade_executed = TradeExecutedEvent(
             topic=self.topics["TradeExecuted"],
-            data_types=tuple(canonical_type(i) for i in event["inputs"] if not i["indexed"]),
             indexed=tuple(i["name"] for i in event["inputs"] if i["indexed"]))
 
     def __getitem__(self, name: str) -> AbiFunction:

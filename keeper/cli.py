@@ -20,6 +20,7 @@ import httpx
 
 from keeper.errors import ConfigError, KeeperError
 from keeper.intake import Refused, parse_submission
+from keeper.masterstore import follower_summary
 from keeper.policy import SignalState, is_terminal
 from keeper.settings import KeeperSettings, load_settings
 from keeper.store import SignalRecord, Store
@@ -99,10 +100,7 @@ def is_master(body: bytes) -> bool:
 def _master_outcome(data: dict[str, Any]) -> tuple[int, str]:
     """The exit code and a sentence for a master signal after `submit --wait`."""
     state = str(data.get("state", ""))
-    counts: dict[str, int] = {}
-    for follower in data.get("followers", []):
-        counts[follower["state"]] = counts.get(follower["state"], 0) + 1
-    followers = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "no followers"
+    followers = follower_summary(f["state"] for f in data.get("followers", [])) or "no followers"
     if state == SignalState.EXECUTED:
         return 0, f"master signal {data.get('id')} executed: {followers}"
     if is_terminal(state):
@@ -236,13 +234,10 @@ def cmd_masters(args: argparse.Namespace) -> int:
     store = _open_store(settings)
     try:
         if args.id is not None:
-            record = store.master(args.id)
-            if record is None:
+            out = store.master_view(args.id)
+            if out is None:
                 print(f"cohort-keeper: no master signal #{args.id} in {settings.db_path}", file=sys.stderr)
                 return 1
-            out = record.public()
-            out["followers"] = [f.public() for f in store.followers(args.id)]
-            out["transactions"] = [t.public() for t in store.txs_for_master(args.id)]
             print(json.dumps(out, indent=2))
             return 0
         records = store.list_masters(state=args.state, limit=args.limit)

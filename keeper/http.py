@@ -117,12 +117,9 @@ def masters_router(keeper: Keeper) -> APIRouter:
                          ) -> JSONResponse:
         if wait:
             await keeper.wait_master_finished(master_id, wait)
-        record = keeper.store.master(master_id)
-        if record is None:
+        body = keeper.store.master_view(master_id)
+        if body is None:
             return error(404, "not_found", f"no master signal #{master_id}")
-        body = record.public()
-        body["followers"] = [f.public() for f in keeper.store.followers(master_id)]
-        body["transactions"] = [t.public() for t in keeper.store.txs_for_master(master_id)]
         return JSONResponse(body)
 
     @router.get("", summary="Master signals, newest first, optionally by state or strategy id")

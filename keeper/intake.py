@@ -28,6 +28,7 @@ from keeper.errors import Rejection, RpcUnavailable
 from keeper.metrics import KeeperMetrics
 from keeper.node import Node
 from keeper.policy import SignalState
+from keeper.rpc import Rpc
 from keeper.store import Store
 from keeper.vaults import VaultDirectory
 
@@ -103,6 +104,49 @@ def parse_submission(body: bytes, max_bytes: int) -> tuple[signals.SignedSignal,
     return parse_body(body, max_bytes, "signed signal", signals.SignedSignal.from_json_dict)
 
 
+def over_budget(refusals: policy.RefusalBudget | None, metrics: KeeperMetrics, rejection: Rejection, detail: str,
+                client: str | None) -> Admission | None:
+    """The 429 answer for a client over its refusal budget (its refusal is then not recorded), or None;
+    shared by the signal and master-signal intakes."""
+    if refusals is None or client is None or refusals.take(client, time.monotonic()):
+        return None
+    metrics.refusals_unrecorded.labels(rejection.code).inc()
+    return Admission(429, {"error": TOO_MANY_REFUSALS, "refused_for": rejection.code,
+                           "detail": f"{detail} (not recorded: this client is over its refusal budget "
+                                     f"of {refusals.burst} plus {refusals.per_s:g} per second)"})
+
+
+def check_chain_id(chain_id: int, expected: int | None, node: Node, what: str) -> None:
+    """`what` (a signal, a master signal) is for the chain this keeper serves: the configured one, else
+    the node's; raises Rejection (or RpcUnavailable while the node's is not known)."""
+    served = expected or node.chain_id
+    if served is None:
+        raise RpcUnavailable("the chain id is not known yet")
+    if chain_id != served:
+        raise Rejection(WRONG_CHAIN, f"{what} is for chain {chain_id}, this keeper serves chain {served}")
+
+
+def check_deadline(deadline: int, node: Node, margin: float) -> None:
+    """The deadline leaves time to send (more than `margin` seconds of chain time); raises Rejection."""
+    now = node.chain_now()
+    if not policy.sendable(deadline, now, margin):
+        raise Rejection(EXPIRED, f"deadline {deadline} is past or within {margin:g}s of chain time {int(now)}")
+
+
+async def check_contract_signature(rpc: Rpc, manager: str, digest: bytes, signature: bytes) -> None:
+    """ERC-1271: the manager contract must accept `signature` for `digest`; raises Rejection (or
+    RpcUnavailable). Shared by a vault's signal and a master signal."""
+    data = vault_abi_mod.encode_is_valid_signature(digest, signature)
+    try:
+        result = await rpc.eth_call(manager, data)
+    except RpcUnavailable:
+        raise
+    except Exception as exc:
+        raise Rejection(BAD_SIGNATURE, f"the manager contract refused the signature: {exc}") from None
+    if not result.removeprefix("0x").startswith(vault_abi_mod.ERC1271_MAGIC.hex()):
+        raise Rejection(BAD_SIGNATURE, f"the manager contract {manager} does not accept the signature")
+
+
 class Verifier:
     """The checks a signal must pass before a keeper relays it; shared by intake and pipeline."""
 
@@ -120,11 +164,7 @@ class Verifier:
         return vault
 
     def check_chain(self, signed: signals.SignedSignal) -> None:
-        chain_id = self.expected_chain_id or self.node.chain_id
-        if chain_id is None:
-            raise RpcUnavailable("the chain id is not known yet")
-        if signed.chain_id != chain_id:
-            raise Rejection(WRONG_CHAIN, f"signal is for chain {signed.chain_id}, this keeper serves chain {chain_id}")
+        check_chain_id(signed.chain_id, self.expected_chain_id, self.node, "signal")
 
     async def digest(self, signed: signals.SignedSignal, vault: str) -> bytes:
         info = await self.directory.info(vault)
@@ -136,10 +176,7 @@ class Verifier:
 
     async def check(self, signed: signals.SignedSignal, vault: str, digest: bytes) -> None:
         """Deadline, signature and nonce; raises Rejection (or RpcUnavailable)."""
-        now = self.node.chain_now()
-        deadline = signed.signal.deadline
-        if not policy.sendable(deadline, now, self.margin):
-            raise Rejection(EXPIRED, f"deadline {deadline} is past or within {self.margin:g}s of chain time {int(now)}")
+        check_deadline(signed.signal.deadline, self.node, self.margin)
         nonce = signed.signal.nonce
         used = asyncio.ensure_future(self.directory.nonce_used(vault, nonce))  # overlaps ecrecover
         try:
@@ -153,16 +190,7 @@ class Verifier:
     async def _check_signature(self, signed: signals.SignedSignal, vault: str, digest: bytes) -> None:
         info = await self.directory.info(vault)
         if info.manager_is_contract:
-            data = vault_abi_mod.encode_is_valid_signature(digest, signed.signature)
-            try:
-                result = await self.directory.rpc.eth_call(info.manager, data)
-            except RpcUnavailable:
-                raise
-            except Exception as exc:
-                raise Rejection(BAD_SIGNATURE, f"the manager contract refused the signature: {exc}") from None
-            if not result.removeprefix("0x").startswith(vault_abi_mod.ERC1271_MAGIC.hex()):
-                raise Rejection(BAD_SIGNATURE, f"the manager contract {info.manager} does not accept the signature")
-            return
+            return await check_contract_signature(self.directory.rpc, info.manager, digest, signed.signature)
         try:
             signer = signals.recover(signed, info.domain, digest)
         except SignalError as exc:
@@ -190,11 +218,9 @@ class Intake:
         """Record a refusal (clipped) and answer it; a client over its refusal budget is answered
         429 and not recorded, so junk cannot grow the store faster than the budget allows."""
         detail = clip(rejection.detail, MAX_STORED_DETAIL)
-        if self.refusals is not None and client is not None and not self.refusals.take(client, time.monotonic()):
-            self.metrics.refusals_unrecorded.labels(rejection.code).inc()
-            return Admission(429, {"error": TOO_MANY_REFUSALS, "refused_for": rejection.code,
-                                   "detail": f"{detail} (not recorded: this client is over its refusal budget "
-                                             f"of {self.refusals.burst} plus {self.refusals.per_s:g} per second)"})
+        over = over_budget(self.refusals, self.metrics, rejection, detail, client)
+        if over is not None:
+            return over
         signal_id = self.store.insert_signal(
             payload=clip(payload, MAX_STORED_PAYLOAD), source=source, state=SignalState.REJECTED,
             received_at=received_at, digest=None if digest is None else hexstr(digest),

@@ -32,7 +32,7 @@ from keeper.abi import StrategiesAbi, VaultAbi
 from keeper.breaker import BreakerGuard
 from keeper.errors import DeadlinePassed, RpcError, SendRejected
 from keeper.masters import StrategyDirectory
-from keeper.masterstore import FollowerState, MasterRecord
+from keeper.masterstore import FollowerState, MasterRecord, follower_summary
 from keeper.node import Node
 from keeper.pipeline import Parked, Step, advance_until_parked
 from keeper.policy import SignalState
@@ -179,10 +179,10 @@ class MasterPipeline:
                 on_recorded=lambda t: self.store.assign_chunk(rec.id, chunk, chunk=number, tx_id=t.id,
                                                               tx_hash=t.tx_hash))
         except DeadlinePassed:
-            self.store.unsend_chunk(rec.id, [t.id for t in self.store.txs_for_master(rec.id)])
+            self._unsend(rec)
             return self._expire_rest(rec, "its deadline came before its chunk could be sent")
         except SendRejected as exc:
-            self.store.unsend_chunk(rec.id, [t.id for t in self.store.txs_for_master(rec.id)])
+            self._unsend(rec)
             self.store.update_master(rec.id, reason="send_refused", detail=str(exc))
             return Parked(self.settings.retry_delay_s)
         self.store.update_master(rec.id, state=SignalState.SUBMITTED, reason=None,
@@ -232,12 +232,11 @@ class MasterPipeline:
     # ---------------------------------------------------------------- outcomes
     async def _on_outcome(self, rec: MasterRecord, outcome: Mined | NonceLost) -> None:
         if isinstance(outcome, NonceLost):
-            self.store.unsend_chunk(rec.id, [t.id for t in self.store.txs_for_master(rec.id)
-                                             if t.nonce == outcome.nonce])
+            self._unsend(rec, outcome.nonce)
             return
         tx, receipt = outcome.tx, outcome.receipt
         if tx.kind == CANCEL or not outcome.succeeded:
-            self.store.unsend_chunk(rec.id, [t.id for t in self.store.txs_for_master(rec.id) if t.nonce == tx.nonce])
+            self._unsend(rec, tx.nonce)
             if tx.kind != CANCEL:
                 self.breaker.failure(f"master #{rec.id}: chunk transaction {tx.tx_hash} reverted on-chain")
                 self.store.update_master(rec.id, retries=rec.retries + 1, reason="reverted_on_chain",
@@ -245,6 +244,11 @@ class MasterPipeline:
             return
         self.breaker.success()
         self.record_chunk(rec, tx, receipt)
+
+    def _unsend(self, rec: MasterRecord, nonce: int | None = None) -> None:
+        """The followers sent with the master's transactions (those of `nonce`, when given) are pending again."""
+        self.store.unsend_chunk(rec.id, [t.id for t in self.store.txs_for_master(rec.id)
+                                         if nonce is None or t.nonce == nonce])
 
     def record_chunk(self, rec: MasterRecord, tx: TxRecord, receipt: dict[str, Any]) -> None:
         """Each follower of a mined chunk: filled (its TradeExecuted), skipped (FollowerSkipped, the
@@ -297,10 +301,7 @@ class MasterPipeline:
 
     # ---------------------------------------------------------------- endings
     def _done(self, rec: MasterRecord) -> bool:
-        counts: dict[str, int] = {}
-        for f in self.store.followers(rec.id):
-            counts[f.state] = counts.get(f.state, 0) + 1
-        summary = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(counts.items()))
+        summary = follower_summary(f.state for f in self.store.followers(rec.id))
         return self._finish(rec, SignalState.EXECUTED, None, summary)
 
     def _expire_open(self, rec: MasterRecord, state: FollowerState, detail: str) -> None:

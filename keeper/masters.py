@@ -19,22 +19,23 @@ from web3 import Web3
 
 from cohort import strategies
 from cohort.errors import SignalError
-from cohort.signals import Domain
+from cohort.signals import Domain, recover_digest
 from keeper import abi as abi_mod
 from keeper import policy
 from keeper.errors import Rejection, RpcUnavailable
 from keeper.intake import (
     BAD_SIGNATURE,
     DIGEST_MISMATCH,
-    EXPIRED,
     MAX_STORED_DETAIL,
     MAX_STORED_PAYLOAD,
-    TOO_MANY_REFUSALS,
-    WRONG_CHAIN,
     Admission,
     Refused,
+    check_chain_id,
+    check_contract_signature,
+    check_deadline,
     clip,
     hexstr,
+    over_budget,
     parse_body,
 )
 from keeper.metrics import KeeperMetrics
@@ -121,12 +122,7 @@ class MasterVerifier:
         return found
 
     def check_chain(self, signed: strategies.SignedMaster) -> None:
-        chain_id = self.expected_chain_id or self.node.chain_id
-        if chain_id is None:
-            raise RpcUnavailable("the chain id is not known yet")
-        if signed.chain_id != chain_id:
-            raise Rejection(WRONG_CHAIN, f"master signal is for chain {signed.chain_id}, this keeper serves chain "
-                                         f"{chain_id}")
+        check_chain_id(signed.chain_id, self.expected_chain_id, self.node, "master signal")
 
     async def digest(self, signed: strategies.SignedMaster) -> bytes:
         digest = strategies.digest(signed.master, self.directory.domain())
@@ -139,22 +135,11 @@ class MasterVerifier:
         """The strategy, the deadline and the signature; raises Rejection (or RpcUnavailable)."""
         m = signed.master
         manager, is_contract = await self.directory.manager(m.strategy_id)
-        if not policy.sendable(m.deadline, self.node.chain_now(), self.margin):
-            raise Rejection(EXPIRED, f"deadline {m.deadline} is past or within {self.margin:g}s of chain time "
-                                     f"{int(self.node.chain_now())}")
+        check_deadline(m.deadline, self.node, self.margin)
         if is_contract:
-            data = abi_mod.encode_is_valid_signature(digest, signed.signature)
-            try:
-                result = await self.directory.rpc.eth_call(manager, data)
-            except RpcUnavailable:
-                raise
-            except Exception as exc:
-                raise Rejection(BAD_SIGNATURE, f"the manager contract refused the signature: {exc}") from None
-            if not result.removeprefix("0x").startswith(abi_mod.ERC1271_MAGIC.hex()):
-                raise Rejection(BAD_SIGNATURE, f"the manager contract {manager} does not accept the signature")
-            return
+            return await check_contract_signature(self.directory.rpc, manager, digest, signed.signature)
         try:
-            signer = strategies.recover(signed, self.directory.domain())
+            signer = recover_digest(digest, signed.signature)  # the digest is already computed
         except SignalError as exc:
             raise Rejection(BAD_SIGNATURE, str(exc)) from None
         if signer.lower() != manager.lower():
@@ -179,10 +164,9 @@ class MasterIntake:
     def _reject(self, rejection: Rejection, *, payload: str, received_at: float, source: str, client: str | None,
                 digest: bytes | None = None, signed: strategies.SignedMaster | None = None) -> Admission:
         detail = clip(rejection.detail, MAX_STORED_DETAIL)
-        if self.refusals is not None and client is not None and not self.refusals.take(client, time.monotonic()):
-            self.metrics.refusals_unrecorded.labels(rejection.code).inc()
-            return Admission(429, {"error": TOO_MANY_REFUSALS, "refused_for": rejection.code,
-                                   "detail": f"{detail} (not recorded: this client is over its refusal budget)"})
+        over = over_budget(self.refusals, self.metrics, rejection, detail, client)
+        if over is not None:
+            return over
         fields: dict[str, Any] = {}
         if signed is not None:
             m = signed.master

@@ -15,12 +15,14 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from keeper.columns import clamp_deadline, fetch_one, fetch_page
-from keeper.policy import TERMINAL, SignalState
+from keeper.columns import Submission, clamp_deadline, counts_by_state, fetch_one, fetch_open, fetch_page, update_row
+from keeper.policy import SignalState
 
 MASTER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS masters (
@@ -74,11 +76,14 @@ class FollowerState(StrEnum):
     EXPIRED = "expired"  # the master's deadline came before its chunk could be sent
 
 
-OPEN_FOLLOWER = (FollowerState.PENDING, FollowerState.SENT)
+def follower_summary(states: Iterable[str]) -> str:
+    """How many followers are in each state, in words: `2 filled, 1 filled by other` ('' for none)."""
+    counts = Counter(states)
+    return ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(counts.items()))
 
 
 @dataclass(frozen=True)
-class MasterRecord:
+class MasterRecord(Submission):
     id: int
     digest: str | None
     strategies: str | None
@@ -97,15 +102,6 @@ class MasterRecord:
     received_block: int | None
     updated_at: float
     finished_at: float | None
-
-    @property
-    def terminal(self) -> bool:
-        return self.state in TERMINAL
-
-    def public(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("payload")
-        return out
 
 
 @dataclass(frozen=True)
@@ -165,21 +161,14 @@ class MasterTables:
                           [("state = ?", state or None), ("strategy_id = ?", strategy_id)], limit, offset)
 
     def pending_masters(self) -> list[MasterRecord]:
-        terminal = tuple(str(s) for s in TERMINAL)
-        rows = self._db.execute(f"SELECT * FROM masters WHERE state NOT IN ({','.join('?' * len(terminal))})"
-                                " ORDER BY id", terminal).fetchall()
-        return [MasterRecord(**dict(r)) for r in rows]
+        return fetch_open(self._db, MasterRecord, "masters")
 
     def update_master(self, master_id: int, **fields: Any) -> None:
-        fields["updated_at"] = time.time()
-        cols = ", ".join(f"{k} = ?" for k in fields)
-        values = [str(v) if isinstance(v, StrEnum) else v for v in fields.values()]
         with self._write() as db:
-            db.execute(f"UPDATE masters SET {cols} WHERE id = ?", (*values, master_id))
+            update_row(db, "masters", master_id, fields)
 
     def master_counts(self) -> dict[str, int]:
-        rows = self._db.execute("SELECT state, count(*) FROM masters GROUP BY state").fetchall()
-        return {str(r[0]): int(r[1]) for r in rows}
+        return counts_by_state(self._db, "masters")
 
     # ---------------------------------------------------------------- followers
     def plan_followers(self, master_id: int, followers: list[str]) -> None:

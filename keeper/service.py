@@ -20,7 +20,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from cohort.errors import ContractRevert
 from keeper import __version__, policy
 from keeper.abi import strategies_calls, vault_calls
 from keeper.breaker import BreakerGuard
+from keeper.columns import Submission
 from keeper.duties import DutyContext, DutyFn, DutySkipped, register_standard_duties
 from keeper.errors import ConfigError, RpcUnavailable
 from keeper.intake import Intake, Verifier
@@ -47,6 +48,23 @@ from keeper.store import Store
 from keeper.vaults import VaultDirectory
 
 log = logging.getLogger("keeper")
+
+
+def _wake(waiters: dict[int, asyncio.Event], key: int) -> None:
+    """Answer the long-polls waiting for signal or master `key` (it is final)."""
+    waiter = waiters.pop(key, None)
+    if waiter is not None:
+        waiter.set()
+
+
+async def _wait_final(waiters: dict[int, asyncio.Event], key: int, record: Submission | None,
+                      timeout: float) -> None:
+    """Wait until `_wake(waiters, key)` or `timeout`; at once when the record is missing or final."""
+    if record is None or record.terminal or timeout <= 0:
+        return
+    waiter = waiters.setdefault(key, asyncio.Event())
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(waiter.wait(), timeout)
 
 
 @dataclass
@@ -138,9 +156,7 @@ class Keeper:
         queue.put_nowait(signal_id)
 
     def _finished(self, signal_id: int, state: str) -> None:
-        waiter = self._waiters.pop(signal_id, None)
-        if waiter is not None:
-            waiter.set()
+        _wake(self._waiters, signal_id)
 
     def enqueue_master(self, master_id: int) -> None:
         if master_id not in self._masters_active:
@@ -148,27 +164,15 @@ class Keeper:
             self._master_queue.put_nowait(master_id)
 
     def _master_finished(self, master_id: int, state: str) -> None:
-        waiter = self._master_waiters.pop(master_id, None)
-        if waiter is not None:
-            waiter.set()
+        _wake(self._master_waiters, master_id)
 
     async def wait_master_finished(self, master_id: int, timeout: float) -> None:
         """Return when the master signal is final, or after `timeout` seconds (long-poll)."""
-        record = self.store.master(master_id)
-        if record is None or record.terminal or timeout <= 0:
-            return
-        waiter = self._master_waiters.setdefault(master_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), timeout)
+        await _wait_final(self._master_waiters, master_id, self.store.master(master_id), timeout)
 
     async def wait_finished(self, signal_id: int, timeout: float) -> None:
         """Return when the signal is final, or after `timeout` seconds (long-poll)."""
-        record = self.store.get(signal_id)
-        if record is None or record.terminal or timeout <= 0:
-            return
-        waiter = self._waiters.setdefault(signal_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), timeout)
+        await _wait_final(self._waiters, signal_id, self.store.get(signal_id), timeout)
 
     def health(self) -> tuple[int, dict[str, Any]]:
         rpc = self.node.health()
@@ -287,36 +291,31 @@ class Keeper:
         return True
 
     async def _vault_worker(self, vault: str) -> None:
-        queue = self._queues[vault]
-        while True:
-            signal_id = await queue.get()
-            try:
-                parked = await self.pipeline.process(signal_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("signal processing failed; retrying it later", extra={"signal_id": signal_id})
-                self._active.discard(signal_id)
-                self._loop_later(self.settings.retry_delay_s, self.enqueue, signal_id, vault)
-                continue
-            self._active.discard(signal_id)
-            if parked is not None:  # it waits; the queue goes on with the vault's other signals
-                self._loop_later(parked.seconds, self.enqueue, signal_id, vault)
+        """A vault's signals, in turn; one that waits (parked) lets the vault's others go on."""
+        await self._work(self._queues[vault], self.pipeline.process, self._active,
+                         lambda signal_id: self.enqueue(signal_id, vault), "signal")
 
     async def _master_worker(self) -> None:
         """Master signals, one at a time (each is many transactions of this keeper's account)."""
+        await self._work(self._master_queue, self.masters.process, self._masters_active, self.enqueue_master,
+                         "master")
+
+    async def _work(self, queue: asyncio.Queue[int], process: Callable[[int], Awaitable[Parked | None]],
+                    active: set[int], enqueue: Callable[[int], None], what: str) -> None:
+        """Take each queued id as far as it goes; one that waits, or whose step failed unexpectedly,
+        is queued again later (`enqueue`)."""
         while True:
-            master_id = await self._master_queue.get()
+            key = await queue.get()
             try:
-                parked = await self.masters.process(master_id)
+                parked = await process(key)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("master processing failed; retrying it later", extra={"master_id": master_id})
+                log.exception(f"{what} processing failed; retrying it later", extra={f"{what}_id": key})
                 parked = Parked(self.settings.retry_delay_s)
-            self._masters_active.discard(master_id)
+            active.discard(key)
             if parked is not None:
-                self._loop_later(parked.seconds, self.enqueue_master, master_id)
+                self._loop_later(parked.seconds, enqueue, key)
 
     def _loop_later(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
         assert self._loop is not None

@@ -119,14 +119,18 @@ class KeeperSettings(BaseSettings):
         except accounts.AccountError as exc:
             raise ConfigError(str(exc)) from None
 
+    def _manifest(self) -> mf.Manifest | None:
+        """The manifest the settings name, if any (a bad one is a ConfigError)."""
+        try:
+            return mf.load(self.manifest) if self.manifest else None
+        except mf.ManifestError as exc:
+            raise ConfigError(str(exc)) from None
+
     def vault_addresses(self) -> list[str]:
         """Configured vaults as checksummed addresses (labels resolved through the manifest)."""
         from web3 import Web3
 
-        try:
-            manifest = mf.load(self.manifest) if self.manifest else None
-        except mf.ManifestError as exc:
-            raise ConfigError(str(exc)) from None
+        manifest = self._manifest()
         names = self.vaults or ([] if manifest is None else list(manifest.cohort.vaults))
         out: list[str] = []
         for name in names:
@@ -151,11 +155,8 @@ class KeeperSettings(BaseSettings):
             if not Web3.is_address(self.strategies):
                 raise ConfigError(f"strategies {self.strategies!r} is not an address")
             return Web3.to_checksum_address(self.strategies)
-        try:
-            manifest = mf.load(self.manifest) if self.manifest else None
-        except mf.ManifestError as exc:
-            raise ConfigError(str(exc)) from None
-        found = None if manifest is None else getattr(manifest.cohort, "strategies", None)
+        manifest = self._manifest()
+        found = None if manifest is None else manifest.cohort.strategies
         return None if not found else Web3.to_checksum_address(found)
 
     def secrets(self) -> list[str]:

@@ -21,9 +21,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from keeper.columns import MAX_SQL_INT, clamp_deadline, fetch_one, fetch_page
+from keeper.columns import (
+    MAX_SQL_INT,
+    Submission,
+    clamp_deadline,
+    counts_by_state,
+    fetch_one,
+    fetch_open,
+    fetch_page,
+    update_row,
+)
 from keeper.masterstore import MASTER_SCHEMA, MasterTables, migrate_txs
-from keeper.policy import TERMINAL, SignalState
+from keeper.policy import SignalState
 
 __all__ = ["MAX_SQL_INT", "clamp_deadline"]
 
@@ -96,7 +105,7 @@ TX_REFUSED = "refused"  # the node refused it: never in any mempool
 OPEN_TX = (TX_SIGNED, TX_BROADCAST)
 
 @dataclass(frozen=True)
-class SignalRecord:
+class SignalRecord(Submission):
     id: int
     digest: str | None
     vault: str | None
@@ -120,16 +129,6 @@ class SignalRecord:
     block_number: int | None
     gas_used: int | None
     effective_gas_price: str | None
-
-    @property
-    def terminal(self) -> bool:
-        return self.state in TERMINAL
-
-    def public(self) -> dict[str, Any]:
-        """The record as the API shows it (without the raw payload)."""
-        out = asdict(self)
-        out.pop("payload")
-        return out
 
 
 @dataclass(frozen=True)
@@ -263,25 +262,15 @@ class Store(MasterTables):
 
     def pending(self, after_id: int = 0, state: str | None = None) -> list[SignalRecord]:
         """Signals not in a terminal state (optionally only `state`), oldest first."""
-        terminal = tuple(str(s) for s in TERMINAL)
-        sql = f"SELECT * FROM signals WHERE id > ? AND state NOT IN ({','.join('?' * len(terminal))})"
-        args: list[Any] = [after_id, *terminal]
-        if state:
-            sql += " AND state = ?"
-            args.append(state)
-        return [SignalRecord(**dict(r)) for r in self._db.execute(sql + " ORDER BY id", args).fetchall()]
+        return fetch_open(self._db, SignalRecord, "signals", [("id > ?", after_id), ("state = ?", state or None)])
 
     def update_signal(self, signal_id: int, **fields: Any) -> None:
         """Set columns of one signal (state, reason, detail, timings, outcome)."""
-        fields["updated_at"] = time.time()
-        cols = ", ".join(f"{k} = ?" for k in fields)
-        values = [str(v) if isinstance(v, SignalState) else v for v in fields.values()]
         with self._write() as db:
-            db.execute(f"UPDATE signals SET {cols} WHERE id = ?", (*values, signal_id))
+            update_row(db, "signals", signal_id, fields)
 
     def counts_by_state(self) -> dict[str, int]:
-        rows = self._db.execute("SELECT state, count(*) FROM signals GROUP BY state").fetchall()
-        return {str(r[0]): int(r[1]) for r in rows}
+        return counts_by_state(self._db, "signals")
 
     def max_signal_id(self) -> int:
         row = self._db.execute("SELECT max(id) FROM signals").fetchone()
@@ -355,6 +344,15 @@ class Store(MasterTables):
     def txs_for_master(self, master_id: int) -> list[TxRecord]:
         rows = self._db.execute("SELECT * FROM txs WHERE master_id = ? ORDER BY id", (master_id,)).fetchall()
         return [TxRecord(**dict(r)) for r in rows]
+
+    def master_view(self, master_id: int) -> dict[str, Any] | None:
+        """A master signal as the API and the CLI show it: with each follower's outcome and its
+        transactions (None: no such master)."""
+        record = self.master(master_id)
+        if record is None:
+            return None
+        return {**record.public(), "followers": [f.public() for f in self.followers(master_id)],
+                "transactions": [t.public() for t in self.txs_for_master(master_id)]}
 
     def open_txs(self, sender: str) -> list[TxRecord]:
         rows = self._db.execute("SELECT * FROM txs WHERE sender = ? AND status IN (?, ?) ORDER BY nonce, id",

@@ -48,6 +48,19 @@ def base_settings(rpc_url: str, vaults: list[str], db_path: Path, **overrides: A
     return load_settings(None, **values)
 
 
+def _poll(read: Callable[[], dict[str, Any]], name: str, predicate: Callable[[dict[str, Any]], bool],
+          timeout: float, what: str) -> dict[str, Any]:
+    """`read()` again until `predicate` holds; AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        record = read()
+        if predicate(record):
+            return record
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name}: {what} not reached in {timeout}s: {record}")
+        time.sleep(0.05)
+
+
 class KeeperClient:
     """HTTP access to a running keeper."""
 
@@ -67,16 +80,18 @@ class KeeperClient:
         answer.raise_for_status()
         return dict(answer.json())
 
+    def master(self, master_id: int, wait: float = 0) -> dict[str, Any]:
+        answer = self.http.get(f"/masters/{master_id}", params={"wait": wait} if wait else None)
+        answer.raise_for_status()
+        return dict(answer.json())
+
     def wait_for(self, signal_id: int, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30.0,
                  what: str = "condition") -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            record = self.signal(signal_id)
-            if predicate(record):
-                return record
-            if time.monotonic() > deadline:
-                raise AssertionError(f"signal #{signal_id}: {what} not reached in {timeout}s: {record}")
-            time.sleep(0.05)
+        return _poll(lambda: self.signal(signal_id), f"signal #{signal_id}", predicate, timeout, what)
+
+    def wait_for_master(self, master_id: int, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30.0,
+                        what: str = "condition") -> dict[str, Any]:
+        return _poll(lambda: self.master(master_id), f"master #{master_id}", predicate, timeout, what)
 
     def wait_final(self, signal_id: int, timeout: float = 30.0) -> dict[str, Any]:
         return self.wait_for(signal_id, lambda r: r["state"] in FINAL, timeout, "a final state")

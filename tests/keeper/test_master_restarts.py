@@ -3,7 +3,6 @@ pending) and restarted completes the rest, and every follower's share fills exac
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from web3 import Web3
@@ -11,24 +10,8 @@ from web3 import Web3
 from cohort import manifest as mf
 from cohort.dev.anvil import DevChain
 from tests.conftest import Roles
-from tests.keeper.conftest import KeeperClient, txs_of
+from tests.keeper.conftest import trade_events, txs_of
 from tests.mam import EQUITY, HALF, ONE_AND_HALF, MasterBook, follower, new_strategy
-
-
-def _master(client: KeeperClient, master_id: int, wait: float = 0) -> dict[str, Any]:
-    answer = client.http.get(f"/masters/{master_id}", params={"wait": wait} if wait else None)
-    answer.raise_for_status()
-    return dict(answer.json())
-
-
-def _wait(client: KeeperClient, master_id: int, what: str, predicate: Any, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        record = _master(client, master_id)
-        if predicate(record):
-            return record
-        assert time.monotonic() < deadline, f"master #{master_id}: {what} not reached in {timeout}s: {record}"
-        time.sleep(0.05)
 
 
 def _broadcast(record: dict[str, Any]) -> int:
@@ -48,10 +31,10 @@ def test_keeper_killed_mid_batch_completes_the_rest_exactly_once(
     chain.set_automine(False)
     try:
         master_id = client.http.post("/masters", content=signed.to_json()).json()["id"]
-        _wait(client, master_id, "chunk 1 broadcast", lambda r: _broadcast(r) == 1)
+        client.wait_for_master(master_id, lambda r: _broadcast(r) == 1, what="chunk 1 broadcast")
         chain.mine()  # chunk 1 mined; the keeper records it and sends chunk 2
-        second = _wait(client, master_id, "chunk 2 broadcast",
-                       lambda r: len(r["transactions"]) == 2 and _broadcast(r) == 1)
+        second = client.wait_for_master(master_id, lambda r: len(r["transactions"]) == 2 and _broadcast(r) == 1,
+                                        what="chunk 2 broadcast")
         assert [f["state"] for f in second["followers"]] == ["filled", "sent", "pending"]
         pk.kill()  # SIGKILL with chunk 2 in the mempool
         chain.mine()  # chunk 2 mined while no keeper runs
@@ -59,7 +42,7 @@ def test_keeper_killed_mid_batch_completes_the_rest_exactly_once(
         chain.set_automine(True)
 
     client = pk.start()
-    record = _master(client, master_id, wait=60)
+    record = client.master(master_id, wait=60)
 
     assert record["state"] == "executed", record
     assert [f["state"] for f in record["followers"]] == ["filled"] * 3
@@ -67,7 +50,5 @@ def test_keeper_killed_mid_batch_completes_the_rest_exactly_once(
     assert len(record["transactions"]) == 3  # chunk 2 was settled from the store, not sent again
     assert txs_of(w3, roles.keeper) == sent_before + 3
     for v in vaults:
-        event = v.contract.events.TradeExecuted
-        trades = event.get_logs(from_block=0, argument_filters={"digest": signed.digest})
-        assert len(trades) == 1, v.address
+        assert len(trade_events(w3, v, "0x" + signed.digest.hex())) == 1, v.address
         assert s.share_filled(strategy_id, v.address, signed.master.nonce)

@@ -20,23 +20,12 @@ from cohort.tx import transact
 from keeper.cli import main as keeper_cli
 from keeper.store import Store
 from tests.conftest import Roles
-from tests.keeper.conftest import SECOND_KEEPER_INDEX, txs_of
+from tests.keeper.conftest import SECOND_KEEPER_INDEX, trade_events, txs_of
 from tests.mam import EQUITY, HALF, ONE_AND_HALF, USDC, MasterBook, follower, new_strategy, pause
-
-
-def _trades(w3: Web3, vault: Any, digest: str) -> list[Any]:
-    event = vault.contract.events.TradeExecuted
-    return list(event.get_logs(from_block=0, argument_filters={"digest": bytes.fromhex(digest[2:])}))
 
 
 def _post(client: Any, body: str | bytes) -> Any:
     return client.http.post("/masters", content=body, headers={"content-type": "application/json"})
-
-
-def _master(client: Any, master_id: int, wait: float = 0) -> dict[str, Any]:
-    answer = client.http.get(f"/masters/{master_id}", params={"wait": wait} if wait else None)
-    answer.raise_for_status()
-    return dict(answer.json())
 
 
 @pytest.fixture
@@ -56,7 +45,7 @@ def test_three_rules_fill_one_master_in_chunks_at_one_price(
     signed = book.signed(size_bps=1000, lots=2 * 10**18)
     answer = _post(k.client, signed.to_json())
     assert answer.status_code == 202, answer.text
-    record = _master(k.client, answer.json()["id"], wait=60)
+    record = k.client.master(answer.json()["id"], wait=60)
 
     assert record["state"] == "executed", record
     assert [f["state"] for f in record["followers"]] == ["filled"] * 3
@@ -65,7 +54,7 @@ def test_three_rules_fill_one_master_in_chunks_at_one_price(
     ins = [int(f["amount_in"]) for f in record["followers"]]
     assert ins[0] == 1_000 * USDC and ins[1] == 3_000 * USDC and ins[2] == 600 * USDC  # 10% x 0.5, x1.5; 2 lots
     for v, f in zip(vaults, record["followers"], strict=True):
-        trades = _trades(w3, v, record["digest"])
+        trades = trade_events(w3, v, record["digest"])
         assert len(trades) == 1 and trades[0]["args"]["amountIn"] == int(f["amount_in"])
         assert trades[0]["args"]["amountOut"] == int(f["amount_out"]) > 0
         assert s.share_filled(strategy_id, v.address, signed.master.nonce)
@@ -81,7 +70,7 @@ def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
     ok, paused = (follower(w3, deployment, roles, s, strategy_id, EQUITY) for _ in range(2))
     pause(paused, roles.guardian)
     k = start_keeper([ok.address, paused.address], strategies=s.address)
-    record = _master(k.client, _post(k.client, book.signed().to_json()).json()["id"], wait=60)
+    record = k.client.master(_post(k.client, book.signed().to_json()).json()["id"], wait=60)
 
     assert record["state"] == "executed", record
     by_vault = {f["follower"]: f for f in record["followers"]}
@@ -89,7 +78,7 @@ def test_a_follower_that_fails_its_own_check_is_skipped_with_its_reason(
     skipped = by_vault[paused.address]
     assert skipped["state"] == "skipped" and skipped["reason"] == "CohortPaused"
     assert "the vault is paused" in skipped["detail"]
-    assert _trades(w3, paused, record["digest"]) == [] and len(_trades(w3, ok, record["digest"])) == 1
+    assert trade_events(w3, paused, record["digest"]) == [] and len(trade_events(w3, ok, record["digest"])) == 1
 
 
 def test_a_master_the_manager_cancelled_fails_at_once_and_nothing_is_sent(
@@ -103,7 +92,7 @@ def test_a_master_the_manager_cancelled_fails_at_once_and_nothing_is_sent(
     sent_before = txs_of(w3, roles.keeper)
     answer = _post(k.client, signed.to_json())
     assert answer.status_code == 202, answer.text
-    record = _master(k.client, answer.json()["id"], wait=30)
+    record = k.client.master(answer.json()["id"], wait=30)
     assert (record["state"], record["reason"]) == ("failed", "cancelled"), record
     assert txs_of(w3, roles.keeper) == sent_before
     assert not s.share_filled(strategy_id, v.address, nonce)
@@ -120,7 +109,7 @@ def test_a_share_filled_by_someone_else_is_recorded_and_never_sent_again(
     s.execute(signed, [first.address], strategies.floor_price(total_in, total_out, 30), other_keeper)
     k = start_keeper([first.address, second.address], strategies=s.address)
     sent_before = txs_of(w3, roles.keeper)
-    record = _master(k.client, _post(k.client, signed.to_json()).json()["id"], wait=60)
+    record = k.client.master(_post(k.client, signed.to_json()).json()["id"], wait=60)
 
     assert record["state"] == "executed", record
     by_vault = {f["follower"]: f for f in record["followers"]}
@@ -129,7 +118,7 @@ def test_a_share_filled_by_someone_else_is_recorded_and_never_sent_again(
     assert other_keeper in other["detail"]
     assert by_vault[second.address]["state"] == "filled" and by_vault[second.address]["chunk"] == 1
     assert txs_of(w3, roles.keeper) == sent_before + 1  # one chunk, with the second follower only
-    assert [len(_trades(w3, v, record["digest"])) for v in (first, second)] == [1, 1]
+    assert [len(trade_events(w3, v, record["digest"])) for v in (first, second)] == [1, 1]
 
 
 def test_followers_of_other_strategies_and_vaults_without_this_keeper_are_left_out(
@@ -142,7 +131,7 @@ def test_followers_of_other_strategies_and_vaults_without_this_keeper_are_left_o
     not_mine = follower(w3, deployment, roles, s, strategy_id, EQUITY)
     transact(not_mine.fn.setKeeper(roles.keeper, False), roles.owner)  # follows, but not relayed by this keeper
     k = start_keeper([mine.address, other.address, not_mine.address], strategies=s.address)
-    record = _master(k.client, _post(k.client, book.signed().to_json()).json()["id"], wait=60)
+    record = k.client.master(_post(k.client, book.signed().to_json()).json()["id"], wait=60)
     assert [f["follower"] for f in record["followers"]] == [mine.address]
     listed = k.client.http.get("/masters", params={"strategy": strategy_id}).json()["masters"]
     assert [m["id"] for m in listed] == [record["id"]]
@@ -174,7 +163,7 @@ def test_a_master_signed_with_the_cli_is_executed_through_cohort_keeper_submit(
     assert "executed: 1 filled" in err
     record = json.loads(out)
     assert record["followers"][0]["follower"] == v.address and int(record["followers"][0]["amount_in"]) == 1_000 * USDC
-    assert len(_trades(w3, v, record["digest"])) == 1
+    assert len(trade_events(w3, v, record["digest"])) == 1
 
 
 def _json(signed: Any, **changes: Any) -> str:
@@ -208,12 +197,12 @@ def test_every_refusal_is_named_recorded_and_nothing_is_sent(
     for name, (make, status, code) in CASES.items():
         answer = _post(k.client, make(book, chain))
         assert (answer.status_code, answer.json()["error"]) == (status, code), (name, answer.text)
-        stored = _master(k.client, answer.json()["id"])
+        stored = k.client.master(answer.json()["id"])
         assert stored["state"] == "rejected" and stored["reason"] == code, name
     signed = book.signed()
     first, again = _post(k.client, signed.to_json()), _post(k.client, signed.to_json())
     assert first.status_code == 202 and again.status_code == 200 and again.json()["duplicate"] is True
-    assert _master(k.client, first.json()["id"], wait=60)["state"] == "executed"
+    assert k.client.master(first.json()["id"], wait=60)["state"] == "executed"
     assert txs_of(w3, roles.keeper) == sent_before + 1  # only the accepted one was sent, once
     k.stop()
     store = Store(tmp_path / "refusals.db")

@@ -200,9 +200,10 @@ class MasterPipeline:
         try:
             result = await self.node.rpc.eth_call(self.strategies.address or "", data, sender=self.me, block=PENDING)
         except ContractRevert as revert:
-            if revert.name != "StrategyBelowFloor" or len(revert.error_args) < 2:
+            trade = strategies.simulated_trade(revert)
+            if trade is None:
                 raise
-            total_in, total_out = (int(str(a)) for a in revert.error_args[:2])
+            total_in, total_out = trade
         else:
             total_in, total_out = (int(x) for x in self.abi["executeMaster"].decode(result))
         if total_in == 0:

@@ -114,11 +114,6 @@ def with_field(signal: signals.TradeSignal, **changes: Any) -> signals.TradeSign
     return replace(signal, **changes)
 
 
-def events(vault: Vault, receipt: Any, name: str) -> list[dict[str, Any]]:
-    """Decoded `name` events of `vault` in `receipt` (other contracts' logs are skipped)."""
-    return vault.events(receipt, name)
-
-
 def log_names(vault: Vault, receipt: Any, *, erc20: bool = False) -> list[str]:
     """Names of the vault's events in `receipt`, in log order (ERC-20 Transfer/Approval left
     out unless `erc20`)."""

@@ -24,7 +24,7 @@ from cohort.tx import call, transact
 from cohort.uniswap import create_v2_pair, create_v3_pool, encode_v2_path
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault
-from tests.helpers import Market, SignalBook, deposit, events, fund, log_names, reverts
+from tests.helpers import Market, SignalBook, deposit, fund, log_names, reverts
 
 USDC = 10**6
 DAY = 86_400
@@ -43,10 +43,10 @@ def test_a_dust_request_cannot_freeze_later_redemptions(w3: Web3, chain: DevChai
     vault.request_redeem(vault.balance_of(victim) // 10, victim)  # epoch 2
     chain.increase_time(3 * DAY)
     receipt = vault.settle_redemptions(roles.keeper)  # the dust epoch settles for nothing
-    (dust,) = events(vault, receipt, "RedemptionsSettled")
+    (dust,) = vault.events(receipt, "RedemptionsSettled")
     assert (dust["sharesBurned"], dust["assetsReserved"], dust["escrowRemaining"]) == (1, 0, 0)
     receipt = vault.settle_redemptions(roles.keeper)  # and the queue moves on
-    (paid,) = events(vault, receipt, "RedemptionsSettled")
+    (paid,) = vault.events(receipt, "RedemptionsSettled")
     assert paid["assetsReserved"] > 999 * USDC and paid["escrowRemaining"] == 0
     vault.claim(victim)
     assert vault.redemption_status().epoch == 0
@@ -61,7 +61,7 @@ def test_a_nav_of_a_few_wei_still_settles(w3: Web3, chain: DevChain, deployment:
     tiny.request_redeem(tiny.balance_of(b), b)
     chain.increase_time(3 * DAY)
     receipt = tiny.settle_redemptions(roles.keeper)
-    (settled,) = events(tiny, receipt, "RedemptionsSettled")
+    (settled,) = tiny.events(receipt, "RedemptionsSettled")
     assert settled["assetsReserved"] == 1 and settled["escrowRemaining"] == 0
 
 
@@ -148,7 +148,7 @@ def test_within_the_deviation_bound_the_fill_is_measured_against_the_better_pric
         vault.execute_signal(book.signed("USDC", "WETH", size_bps=2000, **route), roles.keeper)
     # on the pool that did move, the fill is at spot and passes
     receipt = book.execute(roles.keeper, "USDC", "WETH", size_bps=2000)
-    (trade,) = events(vault, receipt, "TradeExecuted")
+    (trade,) = vault.events(receipt, "TradeExecuted")
     assert trade["oracleAmountOut"] > trade["amountIn"] * 10**12 // 3000  # the reference is spot, not TWAP
 
 
@@ -163,7 +163,7 @@ def _burst(book: SignalBook, keeper: str) -> int:
     lost = 0
     for _ in range(2):
         receipt = book.execute(keeper, "USDC", "WETH", size_bps=1000)
-        lost += events(book.vault, receipt, "TradeExecuted")[0]["loss"]
+        lost += book.vault.events(receipt, "TradeExecuted")[0]["loss"]
     return lost
 
 
@@ -196,7 +196,7 @@ def test_unwind_and_derisk_sales_are_charged_to_the_loss_budget(w3: Web3, chain:
     chain.increase_time(3 * DAY)
     used_before = call(vault.fn.lossBudget())[0]
     receipt = vault.unwind_for_redemptions(roles.keeper)
-    sales = events(vault, receipt, "LiquiditySold")
+    sales = vault.events(receipt, "LiquiditySold")
     lost = sum(max(0, s["oracleAmountOut"] - s["amountOut"]) for s in sales)
     assert lost > 0 and call(vault.fn.lossBudget())[0] >= used_before + lost
     # the public de-risking sale is charged too
@@ -206,7 +206,7 @@ def test_unwind_and_derisk_sales_are_charged_to_the_loss_budget(w3: Web3, chain:
     transact(vault.fn.tripBreaker(), roles.outsider)
     used_before = call(vault.fn.lossBudget())[0]
     receipt = transact(vault.fn.derisk(deployment.token("WETH").address, 5000), roles.outsider)
-    (sold,) = events(vault, receipt, "LiquiditySold")
+    (sold,) = vault.events(receipt, "LiquiditySold")
     assert call(vault.fn.lossBudget())[0] >= used_before + (sold["oracleAmountOut"] - sold["amountOut"]) > used_before
 
 
@@ -285,7 +285,7 @@ def test_the_performance_fee_is_one_full_precision_division(w3: Web3, chain: Dev
     market.settle_twap(DAY)
     supply, hwm = v.total_supply(), v.high_water_mark()
     receipt = v.accrue_fees(roles.keeper)
-    (acc,) = events(v, receipt, "FeesAccrued")
+    (acc,) = v.events(receipt, "FeesAccrued")
     nav = acc["nav"]
     k = 10_000 * 10**24
     price = nav * 10**24 // supply

@@ -16,7 +16,7 @@ from cohort.protocol import VaultConfig
 from cohort.tx import call, transact
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault
-from tests.helpers import Market, SignalBook, deposit, events, fund, reverts
+from tests.helpers import Market, SignalBook, deposit, fund, reverts
 from tests.vault.test_fees import exit_all
 
 USDC = 10**6
@@ -64,7 +64,7 @@ def test_deposit_mints_at_least_the_preview_and_mint_costs_at_most_the_preview(
         fund(w3, deployment, "USDC", caller, 10**12)
         preview = call(vault.fn.previewDeposit(123_456_789), sender=caller)
         receipt = vault.deposit(123_456_789, caller)
-        assert events(vault, receipt, "Deposit")[0]["shares"] >= preview
+        assert vault.events(receipt, "Deposit")[0]["shares"] >= preview
         want = 98_765_432_100_000
         cost = call(vault.fn.previewMint(want), sender=caller)
         before = usdc_of(w3, deployment, caller)
@@ -234,7 +234,7 @@ def test_running_totals_hold_over_random_sequences(steps, w3: Web3, chain: DevCh
                     deposited += amount
                 elif kind == "trade":
                     tin, tout = ("USDC", "WETH") if step[1] == "buy" else ("WETH", "USDC")
-                    (t,) = events(vault, book.execute(roles.keeper, tin, tout, size_bps=step[2]), "TradeExecuted")
+                    (t,) = vault.events(book.execute(roles.keeper, tin, tout, size_bps=step[2]), "TradeExecuted")
                     if step[1] == "buy":
                         base_traded -= t["amountIn"]
                         weth_held += t["amountOut"]
@@ -253,15 +253,15 @@ def test_running_totals_hold_over_random_sequences(steps, w3: Web3, chain: DevCh
                 elif kind == "settle":
                     status = vault.redemption_status()
                     if status.due and status.assets_needed > status.base_available:
-                        for ev in events(vault, vault.unwind_for_redemptions(roles.keeper), "LiquiditySold"):
+                        for ev in vault.events(vault.unwind_for_redemptions(roles.keeper), "LiquiditySold"):
                             weth_held -= ev["amountIn"]
                             base_traded += ev["amountOut"]
-                    for ev in events(vault, vault.settle_redemptions(roles.keeper), "RedemptionsSettled"):
+                    for ev in vault.events(vault.settle_redemptions(roles.keeper), "RedemptionsSettled"):
                         reserved_total += ev["assetsReserved"]
                 else:
                     who = people[step[1]]
                     if vault.redeem_request_of(who).claimable_shares:
-                        for ev in events(vault, vault.claim(who), "Withdraw"):
+                        for ev in vault.events(vault.claim(who), "Withdraw"):
                             claimed += ev["assets"]
             except Exception as exc:  # a refused action must be a named refusal, never a panic
                 name = getattr(exc, "name", "")

@@ -19,7 +19,7 @@ from cohort.protocol import VaultConfig
 from cohort.tx import call, transact
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault
-from tests.helpers import Market, SignalBook, block_time, deposit, events, fund, log_names
+from tests.helpers import Market, SignalBook, block_time, deposit, fund, log_names
 from tests.vault.fee_model import PPS_SCALE, YEAR, FeeModel, pps
 
 USDC = 10**6
@@ -47,7 +47,7 @@ def nav_at(w3: Web3, m: mf.Manifest, books: Books, receipt) -> int:
 
 
 def check_accrual(w3: Web3, vault: Vault, model: FeeModel, receipt, nav: int) -> None:
-    (ev,) = events(vault, receipt, "FeesAccrued")
+    (ev,) = vault.events(receipt, "FeesAccrued")
     expected = model.accrue(nav, block_time(w3, receipt))
     assert ev["nav"] == nav
     assert (ev["managementShares"], ev["performanceShares"]) == (expected.management, expected.performance)
@@ -92,7 +92,7 @@ def test_fee_model_agrees_with_the_vault_to_the_wei(steps, w3: Web3, chain: DevC
                 receipt = vault.deposit(amount, investor)
                 nav = nav_at(w3, deployment, books, receipt)
                 check_accrual(w3, vault, model, receipt, nav)
-                (dep,) = events(vault, receipt, "Deposit")
+                (dep,) = vault.events(receipt, "Deposit")
                 assert dep["shares"] == model.deposit(amount, nav)
                 books.base += amount
             elif kind in ("buy", "sell"):
@@ -104,7 +104,7 @@ def test_fee_model_agrees_with_the_vault_to_the_wei(steps, w3: Web3, chain: DevC
                 except ContractRevert as exc:  # refused for slippage as the TWAP moved: not a fee matter
                     assert exc.name in ("AdapterSwapFailed", "CohortInsufficientOutput", "CohortTradeTooLarge"), exc
                     continue
-                (trade,) = events(vault, receipt, "TradeExecuted")
+                (trade,) = vault.events(receipt, "TradeExecuted")
                 if kind == "buy":
                     books.base -= trade["amountIn"]
                     books.held[weth] += trade["amountOut"]
@@ -134,7 +134,7 @@ def test_fees_accrue_before_every_supply_change_and_parameter_change(
     # a fee cut applies at once, after accruing at the old rate
     receipt = transact(vault.fn.setFees(100, 1000), roles.owner)
     assert log_names(vault, receipt) == ["FeesAccrued", "FeesSet"]
-    assert events(vault, receipt, "FeesAccrued")[0]["managementShares"] > 0
+    assert vault.events(receipt, "FeesAccrued")[0]["managementShares"] > 0
     receipt = transact(vault.fn.setFeeRecipient(roles.outsider), roles.owner)
     assert log_names(vault, receipt) == ["FeesAccrued", "FeeRecipientSet"]
     # settlement crystallises first
@@ -204,19 +204,19 @@ def test_high_water_mark_rules(w3: Web3, chain: DevChain, deployment: mf.Manifes
     # a loss: no fee, H does not drop
     market.move("WETH", -10)
     market.settle_twap()
-    ev = events(perf_vault, perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
+    ev = perf_vault.events(perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
     assert ev["performanceShares"] == 0 and ev["highWaterMark"] == h0 == perf_vault.high_water_mark()
     assert ev["pricePerShare"] < h0
     # recovering up to (but not above) H: still no fee
     market.move("WETH", 9)
     market.settle_twap()
-    ev = events(perf_vault, perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
+    ev = perf_vault.events(perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
     if ev["pricePerShare"] <= h0:
         assert ev["performanceShares"] == 0 and perf_vault.high_water_mark() == h0
     # above H: a fee, and H is the price after the fee shares are minted
     market.move("WETH", 12)
     market.settle_twap()
-    ev = events(perf_vault, perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
+    ev = perf_vault.events(perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
     assert ev["performanceShares"] > 0
     assert ev["highWaterMark"] == ev["nav"] * PPS_SCALE // ev["supply"] == ev["pricePerShare"]
     assert ev["highWaterMark"] > h0
@@ -233,7 +233,7 @@ def test_no_fee_on_a_donation(w3: Web3, deployment: mf.Manifest, perf_vault: Vau
     fund(w3, deployment, "USDC", perf_vault.address, 50_000 * USDC)  # sent straight to the vault
     devnet.fund(w3, deployment, "WETH", perf_vault.address, 10**18)
     assert perf_vault.price_per_share() == price and perf_vault.nav() == 100_000 * USDC
-    ev = events(perf_vault, perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
+    ev = perf_vault.events(perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
     assert ev["performanceShares"] == 0 and ev["managementShares"] == 0
 
 
@@ -243,7 +243,7 @@ def test_no_fee_on_gains_before_the_first_deposit_and_h_restarts_when_the_vault_
     # gains before anyone deposited: nothing to charge them to; the first price is the entry price
     deposit(w3, deployment, perf_vault, investor, 100_000 * USDC)
     assert perf_vault.high_water_mark() == pps(100_000 * USDC, perf_vault.total_supply())
-    ev = events(perf_vault, perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
+    ev = perf_vault.events(perf_vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
     assert ev["performanceShares"] == 0
     # a profit, crystallised: H rises
     market = Market(w3, deployment, v3)
@@ -277,7 +277,7 @@ def exit_all(vault: Vault, chain: DevChain, roles: Roles) -> list[dict]:
             continue
         if status.assets_needed > status.base_available:
             vault.unwind_for_redemptions(roles.keeper)
-        rounds += events(vault, vault.settle_redemptions(roles.keeper), "RedemptionsSettled")
+        rounds += vault.events(vault.settle_redemptions(roles.keeper), "RedemptionsSettled")
         chain.increase_time(DAY)
     return rounds
 
@@ -296,10 +296,10 @@ def test_depositing_before_a_crystallisation_and_leaving_after_gains_nothing_ext
     assert vault.pending_fee_shares()[1] > 0
     fund(w3, deployment, "USDC", late, 100_000 * USDC)
     receipt = vault.deposit(100_000 * USDC, late)
-    late_shares = events(vault, receipt, "Deposit")[0]["shares"]
-    entry = events(vault, receipt, "FeesAccrued")[0]  # the price both paid and held at, that block
+    late_shares = vault.events(receipt, "Deposit")[0]["shares"]
+    entry = vault.events(receipt, "FeesAccrued")[0]  # the price both paid and held at, that block
     assert vault.pending_fee_shares()[1] == 0  # the deposit crystallised the earlier gain first
-    after = events(vault, vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
+    after = vault.events(vault.accrue_fees(roles.outsider), "FeesAccrued")[0]
     assert after["performanceShares"] == 0  # crystallising right after joining charges nothing
     early_shares = vault.balance_of(early)
     vault.request_redeem(late_shares, late)

@@ -16,7 +16,7 @@ from cohort.protocol import VaultConfig, vault_params
 from cohort.tx import call, transact
 from cohort.vault import Vault
 from tests.conftest import Roles
-from tests.helpers import Market, events, reverts
+from tests.helpers import Market, reverts
 
 
 def _plain(value):
@@ -108,4 +108,4 @@ def test_the_factory_deploys_full_vaults_and_announces_every_parameter(w3: Web3,
     bad[12] = (10, 200, 5000, 100, 200, 86_400, 2000)  # a 10-second TWAP window
     with reverts("CohortInvalidParameter"):  # the constructor's own error, bubbled by the factory
         transact(factory.functions.createVault(tuple(bad), b"\x12" * 32), roles.owner, gas=12_000_000)
-    assert events(vault, receipt, "FeesSet")  # setters emitted their events at construction
+    assert vault.events(receipt, "FeesSet")  # setters emitted their events at construction

@@ -17,7 +17,7 @@ from cohort.protocol import VaultConfig
 from cohort.tx import call, transact
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault
-from tests.helpers import Market, SignalBook, deposit, events, fund, reverts
+from tests.helpers import Market, SignalBook, deposit, fund, reverts
 from tests.vault.test_fees import exit_all
 
 USDC = 10**6
@@ -61,7 +61,7 @@ def test_erc7540_interfaces_and_request_shape(w3: Web3, deployment: mf.Manifest,
     shares = deposit(w3, deployment, vault, investor, 10_000 * USDC)
     assert call(vault.fn.requestRedeem(shares, investor, investor), sender=investor) == 0  # requestId 0
     receipt = vault.request_redeem(shares, investor)
-    (req,) = events(vault, receipt, "RedeemRequest")
+    (req,) = vault.events(receipt, "RedeemRequest")
     assert (req["controller"], req["owner"], req["requestId"], req["sender"], req["shares"]) == (
         investor, investor, 0, investor, shares)
     assert call(vault.fn.pendingRedeemRequest(0, investor)) == shares
@@ -204,7 +204,7 @@ def test_gating_spreads_an_epoch_over_rounds_with_identical_fractions(w3: Web3, 
     for who in reversed(leavers):
         vault.request_redeem(units[who], who)
     chain.increase_time(2 * DAY)
-    first = events(vault, vault.settle_redemptions(roles.keeper), "RedemptionsSettled")[0]
+    first = vault.events(vault.settle_redemptions(roles.keeper), "RedemptionsSettled")[0]
     assert 0 < first["remainingRay"] < RAY  # gated: a partial round
     fractions = {who: 1 - vault.redeem_request_of(who).pending / units[who] for who in leavers}
     assert max(fractions.values()) - min(fractions.values()) < 1e-9
@@ -231,7 +231,7 @@ def test_cancel_returns_only_the_unsettled_part_and_keeps_the_settled_claim(
     assert 0 < rr.pending < shares
     before = vault.balance_of(leaver)
     receipt = vault.cancel_redeem(leaver)
-    (cancel,) = events(vault, receipt, "RedeemRequestCanceled")
+    (cancel,) = vault.events(receipt, "RedeemRequestCanceled")
     assert cancel["shares"] == vault.balance_of(leaver) - before
     assert 0 <= cancel["shares"] - rr.pending <= 1  # the epoch's last member also takes its rounding dust
     assert vault.redeem_request_of(leaver).claimable_assets == rr.claimable_assets
@@ -246,7 +246,7 @@ def test_operators_act_for_controllers_and_can_be_revoked(w3: Web3, chain: DevCh
     investor, operator, receiver = roles.investors[0], roles.investors[1], roles.investors[2]
     shares = deposit(w3, deployment, vault, investor, 10_000 * USDC)
     receipt = transact(vault.fn.setOperator(operator, True), investor)
-    assert events(vault, receipt, "OperatorSet")[0]["approved"] is True
+    assert vault.events(receipt, "OperatorSet")[0]["approved"] is True
     assert call(vault.fn.isOperator(investor, operator)) is True
     transact(vault.fn.requestRedeem(shares, investor, investor), operator)  # no allowance needed
     chain.increase_time(2 * DAY)

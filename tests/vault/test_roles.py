@@ -17,7 +17,7 @@ from cohort.tx import call, transact
 from cohort.uniswap import encode_v3_path
 from cohort.vault import Vault
 from tests.conftest import Roles
-from tests.helpers import SignalBook, deposit, events, log_names, reverts
+from tests.helpers import SignalBook, deposit, log_names, reverts
 
 DAY = 86_400
 
@@ -87,7 +87,7 @@ def test_keeper_only_entry_points(w3: Web3, chain: DevChain, deployment: mf.Mani
             transact(getattr(vault.fn, fn)(), roles.outsider)
     # once an epoch has been matured for the grace period, anyone may settle it
     chain.increase_time(7 * DAY)
-    assert events(vault, transact(vault.fn.settleRedemptions(), roles.outsider), "RedemptionsSettled")
+    assert vault.events(transact(vault.fn.settleRedemptions(), roles.outsider), "RedemptionsSettled")
 
 
 def test_pause_is_the_guardians_and_only_the_owner_resumes(w3: Web3, deployment: mf.Manifest, vault: Vault,
@@ -138,8 +138,8 @@ def test_risk_raising_changes_wait_and_others_apply_at_once(name: str, raise_arg
                                                             roles: Roles) -> None:
     fn = getattr(vault.fn, name)
     receipt = transact(fn(*raise_args), roles.owner)  # recorded, not applied
-    (submitted,) = events(vault, receipt, "ChangeSubmitted")
-    assert submitted["validAt"] == events(vault, receipt, "ChangeSubmitted")[0]["validAt"]
+    (submitted,) = vault.events(receipt, "ChangeSubmitted")
+    assert submitted["validAt"] == vault.events(receipt, "ChangeSubmitted")[0]["validAt"]
     with reverts("CohortTimelockPending"):
         transact(fn(*raise_args), roles.owner)
     chain.increase_time(DAY + 1)
@@ -153,7 +153,7 @@ def test_risk_raising_changes_wait_and_others_apply_at_once(name: str, raise_arg
 def test_a_submitted_change_can_be_revoked_by_the_guardian(w3: Web3, chain: DevChain, vault: Vault,
                                                            roles: Roles) -> None:
     receipt = transact(vault.fn.setManager(roles.outsider), roles.owner)
-    (submitted,) = events(vault, receipt, "ChangeSubmitted")
+    (submitted,) = vault.events(receipt, "ChangeSubmitted")
     with reverts("CohortNotGuardian"):
         transact(vault.fn.revokePendingChange(submitted["id"]), roles.outsider)
     transact(vault.fn.revokePendingChange(submitted["id"]), roles.guardian)

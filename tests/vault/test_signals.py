@@ -22,7 +22,7 @@ from cohort.protocol import RiskLimits, VaultConfig, two_hop_path, v2_route
 from cohort.tx import call, transact
 from cohort.vault import Vault
 from tests.conftest import Roles, make_vault
-from tests.helpers import Market, SignalBook, deposit, events, log_names, reverts
+from tests.helpers import Market, SignalBook, deposit, log_names, reverts
 
 USDC = 10**6
 DAY = 86_400
@@ -55,7 +55,7 @@ def test_a_signal_executes_once(w3: Web3, vault: Vault, funded: SignalBook, role
                                 deployment: mf.Manifest) -> None:
     signed = funded.signed("USDC", "WETH", size_bps=2000)
     receipt = vault.execute_signal(signed, roles.keeper)
-    (trade,) = events(vault, receipt, "TradeExecuted")
+    (trade,) = vault.events(receipt, "TradeExecuted")
     assert (trade["digest"], trade["nonce"], trade["keeper"]) == (signed.digest, signed.signal.nonce, roles.keeper)
     assert trade["amountIn"] == 100_000 * USDC  # 20% of the vault's USDC
     assert vault.holdings(deployment.token("WETH").address) == trade["amountOut"]
@@ -200,11 +200,11 @@ def test_trade_size_is_capped_against_nav_and_sizes_scale_with_the_vault(w3: Web
     receipt = vault.execute_signal(funded.signed("USDC", "WETH", size_bps=1000, size_mode=SizeMode.NAV),
                                    roles.keeper)
     nav_before = 500_000 * USDC
-    assert events(vault, receipt, "TradeExecuted")[0]["amountIn"] == nav_before // 10
+    assert vault.events(receipt, "TradeExecuted")[0]["amountIn"] == nav_before // 10
     # a NAV-sized sale of WETH is sized in WETH at the oracle price
     receipt = vault.execute_signal(funded.signed("WETH", "USDC", size_bps=500, size_mode=SizeMode.NAV),
                                    roles.keeper)
-    (sale,) = events(vault, receipt, "TradeExecuted")
+    (sale,) = vault.events(receipt, "TradeExecuted")
     assert abs(sale["oracleAmountOut"] - vault.nav() // 20) < vault.nav() // 1000
 
 
@@ -215,7 +215,7 @@ def test_the_loss_budget_caps_value_lost_against_the_oracle_and_refills(w3: Web3
     deposit(w3, deployment, tight, roles.investors[0], 500_000 * USDC)  # budget: 500 USDC a day
     book = SignalBook(tight, deployment, roles.manager)
     receipt = book.execute(roles.keeper, "USDC", "WETH", size_bps=1000)  # 50k: ~0.35% lost, ~175 USDC
-    first = events(tight, receipt, "TradeExecuted")[0]["loss"]
+    first = tight.events(receipt, "TradeExecuted")[0]["loss"]
     assert 0 < first < 500 * USDC
     chain.increase_time(1800)  # the TWAP follows; what was lost stays booked for the window
     used, capacity = call(tight.fn.lossBudget())
@@ -232,10 +232,10 @@ def test_routes_v2_and_two_hop_v3_execute_and_book_measured_amounts(w3: Web3, de
                                                                    roles: Roles) -> None:
     wbtc = deployment.token("WBTC").address
     receipt = funded.execute(roles.keeper, "USDC", "WETH", size_bps=1000, route="v2")
-    assert events(vault, receipt, "TradeExecuted")[0]["amountOut"] > 0
+    assert vault.events(receipt, "TradeExecuted")[0]["amountOut"] > 0
     path = two_hop_path(deployment, "USDC", "WETH", "WBTC")
     receipt = funded.execute(roles.keeper, "USDC", "WBTC", size_bps=1000, path=path)
-    (trade,) = events(vault, receipt, "TradeExecuted")
+    (trade,) = vault.events(receipt, "TradeExecuted")
     assert vault.holdings(wbtc) == trade["amountOut"] > 0
     with reverts("AdapterInvalidPath"):  # a route that does not end in tokenOut
         funded.execute(roles.keeper, "USDC", "WBTC", path=two_hop_path(deployment, "USDC", "WBTC", "WETH"))
@@ -283,7 +283,7 @@ def test_the_drawdown_breaker_goes_risk_off_and_anyone_can_derisk(w3: Web3, chai
     weth = deployment.token("WETH").address
     held = vault.holdings(weth)
     receipt = transact(vault.fn.derisk(weth, 5000), roles.outsider)  # anyone, at an oracle-bounded price
-    (sold,) = events(vault, receipt, "LiquiditySold")
+    (sold,) = vault.events(receipt, "LiquiditySold")
     assert sold["reason"] == 1 and sold["amountIn"] == held // 2
     assert sold["amountOut"] >= sold["oracleAmountOut"] * 99 // 100
     book.execute(roles.keeper, "WETH", "USDC", size_bps=5000)  # the manager may still de-risk too
@@ -347,7 +347,7 @@ def test_reentrancy_through_a_token_callback_sees_a_consistent_state(w3: Web3, c
             assert error[:4] == Web3.keccak(text="ReentrancyGuardReentrantCall()")[:4]
             # mid-transfer the vault had accrued its fees but neither counted the incoming assets nor
             # minted the new shares: what the hook saw is exactly the state the deposit priced at
-            (accrued,) = events(vault, receipt, "FeesAccrued")
+            (accrued,) = vault.events(receipt, "FeesAccrued")
             assert call(hook.functions.seenTotalAssets()) == accrued["nav"]
             assert call(hook.functions.seenTotalSupply()) == accrued["supply"]
             assert call(hook.functions.seenConvert()) == 10**18 * (accrued["nav"] + 1) // (accrued["supply"] + 10**6)
